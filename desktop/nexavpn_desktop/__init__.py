@@ -1,0 +1,3 @@
+"""nexavpn_desktop package."""
+
+__version__ = "0.1.0"
