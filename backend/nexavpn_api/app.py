@@ -1,0 +1,62 @@
+"""The app factory: config, extensions, blueprints, error envelope."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import __version__, db_setup  # noqa: F401  (db_setup installs engine listeners)
+from .api import register_blueprints
+from .api.common import ErrorSchema
+from .config import load_config
+from .errors import register_error_handlers
+from .extensions import db, jwt, migrate
+from .security import init_jwt_callbacks
+from .web import register_web
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+log = logging.getLogger(__name__)
+
+
+class _NexaApi(Api):
+    """flask-smorest Api documenting our error envelope (one instance per app)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; ``config`` overrides the environment (used by tests)."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(config))
+    app.config.update(
+        API_TITLE="NexaVPN control-plane API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_BLACKLIST_ENABLED=True,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    jwt.init_app(app)
+    init_jwt_callbacks()
+
+    api = _NexaApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    register_blueprints(api)
+    register_error_handlers(app)
+    register_web(app)
+    app.extensions["nexavpn_version"] = __version__
+    return app

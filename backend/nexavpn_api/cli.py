@@ -1,0 +1,249 @@
+"""``nexavpn-server``: the ops console (serve, migrate, create-admin, reset-password, --version).
+
+Other tools and tests depend on these command names. Exit codes: 0 ok, 1 failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+log = logging.getLogger(__name__)
+
+
+def _app():
+    from .app import create_app
+
+    return create_app()
+
+
+def run_migrations(app=None) -> None:
+    """Apply pending Alembic migrations (idempotent), then drop pooled connections."""
+    from flask_migrate import upgrade
+
+    from .extensions import db
+
+    app = app or _app()
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """Password from stdin when asked, else a generated one (returned with generated=True)."""
+    from .services.passwords import generate_password
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        return password, False
+    return generate_password(), True
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Apply pending migrations."""
+    run_migrations()
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """Create an admin (password from stdin or generated and printed once)."""
+    from .extensions import db
+    from .models import User
+    from .services import audit
+    from .services.passwords import hash_password, password_problem
+
+    app = _app()
+    run_migrations(app)
+    password, generated = _read_password(args)
+    problem = password_problem(password)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    with app.app_context():
+        existing = db.session.execute(
+            db.select(User).where(User.username == args.username)
+        ).scalar_one_or_none()
+        if existing is not None:
+            print(f"error: user {args.username!r} already exists", file=sys.stderr)
+            return 1
+        user = User(username=args.username, email=args.email, role="admin")
+        user.password_hash = hash_password(password)
+        db.session.add(user)
+        db.session.flush()
+        audit.record_by_system(
+            "user.create", target_type="user", target_id=user.id, details={"role": "admin"}
+        )
+        db.session.commit()
+    print(f"Created admin {args.username!r}.")
+    if generated:
+        print(f"Generated password (shown only now): {password}")
+    return 0
+
+
+def cmd_reset_password(args: argparse.Namespace) -> int:
+    """Set a new password and end the user's sessions."""
+    from .extensions import db
+    from .models import TokenFamily, User
+    from .models._types import utcnow
+    from .services import audit
+    from .services.passwords import hash_password, password_problem
+
+    app = _app()
+    run_migrations(app)
+    password, generated = _read_password(args)
+    problem = password_problem(password)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    with app.app_context():
+        user = db.session.execute(
+            db.select(User).where(User.username == args.username)
+        ).scalar_one_or_none()
+        if user is None:
+            print(f"error: no user {args.username!r}", file=sys.stderr)
+            return 1
+        user.password_hash = hash_password(password)
+        db.session.execute(
+            db.update(TokenFamily)
+            .where(TokenFamily.user_id == user.id, TokenFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason="password_reset")
+        )
+        audit.record_by_system(
+            "user.update", target_type="user", target_id=user.id, details={"password": "reset"}
+        )
+        db.session.commit()
+    print(f"Password of {args.username!r} was reset; their sessions were ended.")
+    if generated:
+        print(f"Generated password (shown only now): {password}")
+    return 0
+
+
+def _first_admin(app) -> str | None:
+    from .extensions import db
+    from .models import User
+
+    with app.app_context():
+        name = db.session.execute(
+            db.select(User.username).where(User.role == "admin").order_by(User.id).limit(1)
+        ).scalar_one_or_none()
+        db.engine.dispose()
+        return name
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Apply migrations, then serve with gunicorn (threaded workers for long-polls)."""
+    from gunicorn.app.base import BaseApplication
+
+    from .config import data_dir
+    from .tls import cert_fingerprint, ensure_self_signed
+
+    app = _app()
+    run_migrations(app)
+    admin = _first_admin(app)
+    certfile, keyfile = args.tls_cert, args.tls_key
+    if args.self_signed and not certfile:
+        names = [args.host if args.host not in ("0.0.0.0", "::") else "localhost"]  # noqa: S104
+        names += [n for n in ("localhost", "127.0.0.1") if n not in names]
+        cert, key = ensure_self_signed(data_dir() / "tls", names)
+        certfile, keyfile = str(cert), str(key)
+    scheme = "https" if certfile else "http"
+    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"{scheme}://{host_for_url}:{args.port}"
+
+    options: dict[str, Any] = {
+        "bind": f"{host_for_url}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "accesslog": "-" if args.access_log else None,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+    if certfile:
+        options.update(certfile=certfile, keyfile=keyfile)
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app()
+
+
+    print(f"NexaVPN {__version__} is listening on {url}", flush=True)
+    if certfile and args.self_signed:
+        print(f"Self-signed certificate SHA-256 fingerprint: {cert_fingerprint(Path(certfile))}")
+    if admin:
+        print(
+            f"Open {url}/ and sign in as {admin!r} with the password printed when it was created "
+            f"(forgot it? nexavpn-server reset-password --username {admin}).",
+            flush=True,
+        )
+    else:
+        print(
+            "No admin exists yet: create one with nexavpn-server create-admin --username admin",
+            flush=True,
+        )
+    _Server().run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="nexavpn-server", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"nexavpn-server {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="apply migrations, then serve the API")
+    p.add_argument("--host", default=os.environ.get("NEXAVPN_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("NEXAVPN_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("NEXAVPN_WORKERS", "2")))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("NEXAVPN_THREADS", "16")))
+    p.add_argument("--tls-cert", default=os.environ.get("NEXAVPN_TLS_CERT"))
+    p.add_argument("--tls-key", default=os.environ.get("NEXAVPN_TLS_KEY"))
+    p.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="serve HTTPS with a generated self-signed certificate (clients must pin it)",
+    )
+    p.add_argument("--access-log", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply pending database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    for name, func, helptext in (
+        ("create-admin", cmd_create_admin, "create an admin user"),
+        ("reset-password", cmd_reset_password, "set a new password for a user"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--username", required=True)
+        p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        if name == "create-admin":
+            p.add_argument("--email", default=None)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Settings from the environment: one build runs embedded (SQLite) or in production (PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "NEXAVPN_"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_dir() -> Path:
+    """Where the embedded database and generated secrets live (``NEXAVPN_DATA_DIR``)."""
+    return Path(os.environ.get(ENV_PREFIX + "DATA_DIR", "var")).resolve()
+
+
+def _persistent_secret(name: str, directory: Path) -> str:
+    """Generate a secret once and keep it (0600) so restarts do not log everybody out."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config: defaults < environment < explicit overrides (tests)."""
+    overrides = dict(overrides or {})
+    ddir = Path(overrides.pop("DATA_DIR", None) or data_dir())
+    db_url = overrides.get("SQLALCHEMY_DATABASE_URI") or os.environ.get(
+        ENV_PREFIX + "DATABASE_URL", f"sqlite:///{ddir / 'nexavpn.db'}"
+    )
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://") :]
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
+
+    secret = overrides.get("SECRET_KEY") or os.environ.get(ENV_PREFIX + "SECRET_KEY")
+    jwt_secret = overrides.get("JWT_SECRET_KEY") or os.environ.get(ENV_PREFIX + "JWT_SECRET_KEY")
+    if not secret:
+        secret = _persistent_secret("secret_key", ddir)
+    if not jwt_secret:
+        jwt_secret = _persistent_secret("jwt_secret_key", ddir)
+
+    cfg: dict[str, Any] = {
+        "DATA_DIR": str(ddir),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": secret,
+        "JWT_SECRET_KEY": jwt_secret,
+        "JWT_ACCESS_TOKEN_EXPIRES": _env_int("ACCESS_TOKEN_SECONDS", 900),
+        "JWT_REFRESH_TOKEN_EXPIRES": _env_int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_BODY_BYTES", 1024 * 1024),
+        "NEXAVPN_DEVICE_LIMIT": _env_int("DEVICE_LIMIT", 10),
+        "NEXAVPN_GATEWAY_ONLINE_SECONDS": _env_int("GATEWAY_ONLINE_SECONDS", 90),
+        "NEXAVPN_PEER_ONLINE_SECONDS": _env_int("PEER_ONLINE_SECONDS", 180),
+        "NEXAVPN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "NEXAVPN_LOGIN_WINDOW_SECONDS": _env_int("LOGIN_WINDOW_SECONDS", 300),
+        "NEXAVPN_LONGPOLL_MAX_SECONDS": _env_int("LONGPOLL_MAX_SECONDS", 60),
+        "NEXAVPN_TRUST_PROXY": _env_bool("TRUST_PROXY", False),
+        "NEXAVPN_METRICS_ENABLED": _env_bool("METRICS_ENABLED", False),
+        "NEXAVPN_ADMIN_UI_DIR": os.environ.get(ENV_PREFIX + "ADMIN_UI_DIR", ""),
+    }
+    cfg.update(overrides)
+    return cfg

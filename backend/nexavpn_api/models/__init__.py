@@ -1,0 +1,21 @@
+"""All models, imported here so Alembic and the app see the whole schema."""
+
+from .audit import AuditEvent
+from .device import Device, IpLease
+from .gateway import Gateway
+from .policy import Policy, PolicyGroup, PolicyUser
+from .token import TokenFamily
+from .user import User, UserGroup
+
+__all__ = [
+    "AuditEvent",
+    "Device",
+    "Gateway",
+    "IpLease",
+    "Policy",
+    "PolicyGroup",
+    "PolicyUser",
+    "TokenFamily",
+    "User",
+    "UserGroup",
+]

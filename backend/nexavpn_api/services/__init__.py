@@ -1,0 +1,1 @@
+"""Business logic between the thin API views and the models."""
