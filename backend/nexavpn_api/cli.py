@@ -61,6 +61,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
     app = _app()
     run_migrations(app)
+    if args.if_no_admin and _first_admin(app):
+        return 0
     password, generated = _read_password(args)
     problem = password_problem(password)
     if problem:
@@ -234,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         if name == "create-admin":
             p.add_argument("--email", default=None)
+            p.add_argument(
+                "--if-no-admin",
+                action="store_true",
+                help="do nothing when an admin already exists (first-start scripts)",
+            )
         p.set_defaults(func=func)
     return parser
 
@@ -241,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

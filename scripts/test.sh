@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, starts PostgreSQL and a Secret Service
+# keyring, then runs lint, import contracts, the whole pytest suite on SQLite, the backend suite
+# on PostgreSQL, and the admin UI's tests. Exits non-zero if anything fails.
+#   scripts/test.sh [extra pytest args]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+NEXAVPN_WITH_BROWSER=1 bash scripts/install-system-deps.sh || exit 1
+bash scripts/bootstrap.sh dev || exit 1
+export PATH="$PWD/.venv/bin:$PATH"
+
+status=0
+step() { echo; echo "=== $* ==="; }
+
+step "ruff"
+ruff check . || status=1
+
+step "import contracts"
+lint-imports || status=1
+
+step "PostgreSQL"
+pg_url=$(bash scripts/start-postgres.sh) || { echo "PostgreSQL did not start" >&2; status=1; pg_url=""; }
+
+# One D-Bus session with an unlocked gnome-keyring for every test that uses the OS keyring.
+run_in_keyring_session() {
+  dbus-run-session -- bash -c '
+    printf "" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
+    exec "$@"' _ "$@"
+}
+
+step "pytest (SQLite, whole suite)"
+run_in_keyring_session pytest -q "$@" || status=1
+
+if [ -n "$pg_url" ]; then
+  step "pytest (PostgreSQL, backend suite)"
+  NEXAVPN_TEST_DATABASE_URL="$pg_url" pytest -q tests/backend "$@" || status=1
+fi
+
+if [ -f backend/admin-ui/package.json ]; then
+  step "admin UI (vitest)"
+  (cd backend/admin-ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
+     && npm test --silent) || status=1
+fi
+
+echo
+if [ $status -eq 0 ]; then echo "ALL CHECKS PASSED"; else echo "SOME CHECKS FAILED"; fi
+exit $status
