@@ -1,0 +1,90 @@
+"""Constants of the API contract (shared/API-CONTRACT.md) so every component spells them alike."""
+
+from __future__ import annotations
+
+API_PREFIX = "/api/v1"
+API_VERSION = "v1"
+
+# Error codes: the stable machine-readable ``error.code`` of every error envelope.
+INVALID_CREDENTIALS = "invalid_credentials"
+USER_DISABLED = "user_disabled"
+VALIDATION_ERROR = "validation_error"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+RATE_LIMITED = "rate_limited"
+UNAUTHORIZED = "unauthorized"
+TOKEN_REVOKED = "token_revoked"
+TOKEN_EXPIRED = "token_expired"
+FORBIDDEN = "forbidden"
+CONFLICT = "conflict"
+INVALID_PUBLIC_KEY = "invalid_public_key"
+PUBLIC_KEY_IN_USE = "public_key_in_use"
+IP_POOL_EXHAUSTED = "ip_pool_exhausted"
+DEVICE_LIMIT_REACHED = "device_limit_reached"
+NO_ACTIVE_GATEWAY = "no_active_gateway"
+DEVICE_REVOKED = "device_revoked"
+GATEWAY_IN_USE = "gateway_in_use"
+INTERNAL_ERROR = "internal_error"
+
+ERROR_CODES: frozenset[str] = frozenset(
+    {
+        INVALID_CREDENTIALS,
+        USER_DISABLED,
+        VALIDATION_ERROR,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        PAYLOAD_TOO_LARGE,
+        RATE_LIMITED,
+        UNAUTHORIZED,
+        TOKEN_REVOKED,
+        TOKEN_EXPIRED,
+        FORBIDDEN,
+        CONFLICT,
+        INVALID_PUBLIC_KEY,
+        PUBLIC_KEY_IN_USE,
+        IP_POOL_EXHAUSTED,
+        DEVICE_LIMIT_REACHED,
+        NO_ACTIVE_GATEWAY,
+        DEVICE_REVOKED,
+        GATEWAY_IN_USE,
+        INTERNAL_ERROR,
+    }
+)
+
+# The HTTP status each error code is sent with (API-CONTRACT.md "Conventions").
+ERROR_STATUS: dict[str, int] = {
+    INVALID_CREDENTIALS: 401,
+    USER_DISABLED: 403,
+    VALIDATION_ERROR: 400,
+    NOT_FOUND: 404,
+    METHOD_NOT_ALLOWED: 405,
+    PAYLOAD_TOO_LARGE: 413,
+    RATE_LIMITED: 429,
+    UNAUTHORIZED: 401,
+    TOKEN_REVOKED: 401,
+    TOKEN_EXPIRED: 401,
+    FORBIDDEN: 403,
+    CONFLICT: 409,
+    INVALID_PUBLIC_KEY: 400,
+    PUBLIC_KEY_IN_USE: 409,
+    IP_POOL_EXHAUSTED: 409,
+    DEVICE_LIMIT_REACHED: 403,
+    NO_ACTIVE_GATEWAY: 503,
+    DEVICE_REVOKED: 410,
+    GATEWAY_IN_USE: 409,
+    INTERNAL_ERROR: 500,
+}
+
+PLATFORMS: tuple[str, ...] = ("windows", "macos", "linux")
+DEVICE_STATUSES: tuple[str, ...] = ("active", "revoked")
+DEVICE_STATUS_ACTIVE = "active"
+DEVICE_STATUS_REVOKED = "revoked"
+ROLES: tuple[str, ...] = ("admin", "user")
+ROLE_ADMIN = "admin"
+ROLE_USER = "user"
+GATEWAY_STATUSES: tuple[str, ...] = ("online", "offline")
+
+PERSISTENT_KEEPALIVE = 25
+DEFAULT_MTU = 1420
+DEFAULT_LISTEN_PORT = 51820
