@@ -1,0 +1,822 @@
+"""The client facade: everything the GUI and the CLI do goes through :class:`ClientApp`.
+
+Plain Python, no Qt: long steps report through a ``progress(step, fraction)`` callable and
+failures are the typed exceptions of :mod:`nexavpn_client.errors`. Methods may be called from
+worker threads; state changes are serialised with one lock.
+
+Where things live: tokens, server URL, pinned fingerprint and the device private key in the
+keyring (:class:`SecretStore`); user, device and profile in an encrypted state file in the
+app-data dir; the pinned server certificate (public) next to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import platform as _platform
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from requests.adapters import BaseAdapter
+
+from nexavpn_shared import keys, wgconf
+from nexavpn_shared.netaddr import InvalidValue, validate_name
+
+from . import __version__, errors
+from .api import DEFAULT_TIMEOUT, ApiClient, RequestObserver
+from .fingerprint import device_fingerprint
+from .runner import Runner, SubprocessRunner
+from .secrets.base import SecretKey, SecretStore
+from .session import TokenSession
+from .storage import (
+    PINNED_CERT_FILE,
+    StateStore,
+    atomic_write,
+    default_data_dir,
+    ensure_private_dir,
+    remove_file,
+)
+from .tls import (
+    Trust,
+    format_fingerprint,
+    host_port,
+    normalize_fingerprint,
+    normalize_server_url,
+    peek_certificate,
+    utcnow,
+)
+from .tunnel import (
+    DEFAULT_TUNNEL_NAME,
+    DISCONNECTED,
+    HandoffBackend,
+    TunnelBackend,
+    TunnelConfig,
+    TunnelStatus,
+    choose_backend,
+    qr_png,
+    qr_text,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float | None], None]
+
+
+def _platform_name(plat: str) -> str:
+    if plat == "darwin":
+        return "macos"
+    if plat in ("win32", "cygwin"):
+        return "windows"
+    return "linux"
+
+
+def _hostport(url: str) -> str:
+    host, port = host_port(url)
+    return f"{host}:{port}"
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+# ---------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ServerCheck:
+    """Outcome of :meth:`ClientApp.check_server`.
+
+    ``trusted`` False means the certificate is not trusted (self-signed or unknown CA):
+    show ``fingerprint`` (AB:CD:… form) and, if the user confirms it matches what their
+    administrator gave them, call :meth:`ClientApp.trust`.
+    """
+
+    url: str
+    trusted: bool
+    trust_mode: str | None = None
+    version: str | None = None
+    fingerprint: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """The signed-in user."""
+
+    id: Any
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """This computer's device record as the server sees it."""
+
+    id: Any
+    name: str
+    vpn_ip: str | None
+    vpn_ip6: str | None
+    profile_revision: int | None
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync did: ``changed`` (new revision applied), ``rotated``, or ``offline``."""
+
+    changed: bool
+    revision: int | None
+    rotated: bool = False
+    offline: bool = False
+    offline_since: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything ``status`` shows; :meth:`to_dict` is the ``status --json`` document."""
+
+    server: str | None
+    user: str | None
+    logged_in: bool
+    enrolled: bool
+    device_id: Any = None
+    device_name: str | None = None
+    vpn_ip: str | None = None
+    vpn_ip6: str | None = None
+    profile_revision: int | None = None
+    allowed_resources: list[dict[str, Any]] = field(default_factory=list)
+    tunnel_backend: str | None = None
+    connection: str = DISCONNECTED
+    handshake_age: float | None = None
+    rx_bytes: int | None = None
+    tx_bytes: int | None = None
+    last_sync: str | None = None
+    offline_since: str | None = None
+    revoked: bool = False
+    trust: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (no secrets in it)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    """Whether the server ended the session and whether local cleanup had problems."""
+
+    server_revoked: bool
+    problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- the facade
+
+
+class ClientApp:
+    """The GUI-free NexaVPN client (one server, one device per installation)."""
+
+    def __init__(
+        self,
+        secrets_store: SecretStore,
+        data_dir: Path | None = None,
+        *,
+        runner: Runner | None = None,
+        backend: TunnelBackend | None = None,
+        platform: str | None = None,
+        progress: Progress | None = None,
+        observer: RequestObserver | None = None,
+        timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+        tunnel_name: str = DEFAULT_TUNNEL_NAME,
+        fingerprint: Callable[[SecretStore], str] | None = None,
+        ca_file: str | None = None,
+        transport: BaseAdapter | None = None,
+    ) -> None:
+        self.secrets = secrets_store
+        self._transport = transport
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.runner = runner or SubprocessRunner()
+        self._backend = backend
+        self.platform = platform or sys.platform
+        self.progress = progress
+        self.observer = observer
+        self.timeout = timeout
+        self.tunnel_name = tunnel_name
+        self._fingerprint = fingerprint
+        self._ca_file = ca_file
+        self.state_store = StateStore(self.data_dir, self.secrets)
+        self._lock = threading.RLock()
+        self._api: ApiClient | None = None
+        self._api_key: tuple[str, Trust] | None = None
+        self._session: TokenSession | None = None
+
+    @classmethod
+    def from_environment(cls, progress: Progress | None = None, **kwargs: Any) -> ClientApp:
+        """The real thing: OS keyring, platform app-data dir (or ``$NEXAVPN_CLIENT_STATE_DIR``)."""
+        from .secrets import KeyringStore
+
+        return cls(KeyringStore(), default_data_dir(), progress=progress, **kwargs)
+
+    # -------------------------------------------------------------- small helpers
+
+    def _step(self, text: str, fraction: float | None = None) -> None:
+        log.info("%s", text)
+        if self.progress is not None:
+            try:
+                self.progress(text, fraction)
+            except Exception:  # a broken callback must not break the flow
+                log.exception("progress callback failed")
+
+    def _load(self) -> dict[str, Any]:
+        """The saved state; an unreadable file counts as none (re-enrolling recovers it)."""
+        try:
+            return self.state_store.load()
+        except errors.ProfileCorrupt:
+            log.warning("saved state is unreadable; starting from an empty state")
+            return {}
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.state_store.save(state)
+
+    @property
+    def pinned_cert_path(self) -> Path:
+        """Where the pinned server certificate (PEM, public) is kept."""
+        return self.data_dir / PINNED_CERT_FILE
+
+    def _trust_for(self, url: str, state: dict[str, Any] | None = None) -> Trust:
+        """A pin if one was stored for this host:port, else the CA file, else system CAs."""
+        st = self._load() if state is None else state
+        fp = self.secrets.get(SecretKey.PINNED_FINGERPRINT)
+        pinned_for = st.get("pinned_for")
+        if fp and pinned_for == _hostport(url):
+            try:
+                pem = self.pinned_cert_path.read_text(encoding="ascii")
+            except OSError:
+                pem = ""
+            if pem:
+                return Trust(pinned_fingerprint=fp, pinned_pem=pem)
+        ca_file = self._ca_file or st.get("ca_file")
+        return Trust(ca_file=ca_file)
+
+    def _new_api(self, url: str, trust: Trust) -> ApiClient:
+        return ApiClient(
+            url, trust, timeout=self.timeout, observer=self.observer, transport=self._transport
+        )
+
+    def _api_for(self, url: str, trust: Trust) -> ApiClient:
+        if self._api is None or self._api_key != (url, trust):
+            if self._api is not None:
+                self._api.close()
+            self._api = self._new_api(url, trust)
+            self._api_key = (url, trust)
+            self._session = TokenSession(self._api, self.secrets)
+        return self._api
+
+    def _server(self) -> tuple[str, TokenSession, dict[str, Any]]:
+        """Server URL, session and state for a signed-in user."""
+        url = self.secrets.get(SecretKey.SERVER_URL)
+        if not url or not self.secrets.get(SecretKey.REFRESH_TOKEN):
+            raise errors.NotLoggedIn()
+        state = self._load()
+        self._api_for(url, self._trust_for(url, state))
+        assert self._session is not None
+        return url, self._session, state
+
+    def backend(self) -> TunnelBackend:
+        """The tunnel backend (chosen once: the platform's own, else the import handoff)."""
+        if self._backend is None:
+            self._backend = choose_backend(self.data_dir, self.runner, self.platform)
+        return self._backend
+
+    # -------------------------------------------------------------- server + trust
+
+    def check_server(self, url: str) -> ServerCheck:
+        """Validate the URL and reach ``/api/v1/health`` over verified TLS.
+
+        Raises the typed error for DNS, refused, timeout, expired certificate, host name
+        mismatch, a changed pin or "not a NexaVPN server". An untrusted certificate is not an
+        exception here: the result says ``trusted=False`` and carries its fingerprint.
+        """
+        norm = normalize_server_url(url)
+        trust = self._trust_for(norm)
+        self._step(f"Checking {norm}")
+        api = self._new_api(norm, trust)
+        try:
+            health = api.health()
+        except errors.PinMismatch as exc:
+            cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
+            raise errors.PinMismatch(
+                exc.message, fingerprint=format_fingerprint(cert.fingerprint)
+            ) from None
+        except errors.CertificateUntrusted as exc:
+            cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
+            return ServerCheck(
+                url=norm,
+                trusted=False,
+                fingerprint=format_fingerprint(cert.fingerprint),
+                subject=cert.subject,
+                issuer=cert.issuer,
+                not_after=_iso(cert.not_after),
+                problem=exc.message,
+            )
+        finally:
+            api.close()
+        return ServerCheck(
+            url=norm, trusted=True, trust_mode=trust.mode, version=str(health.get("version"))
+        )
+
+    def trust(self, url: str, fingerprint: str) -> ServerCheck:
+        """Pin the server's certificate after the user confirmed its SHA-256 fingerprint.
+
+        The certificate the server presents must have exactly this fingerprint
+        (:class:`PinMismatch` otherwise) and the server must then answer as NexaVPN over the
+        pinned connection; only then is the pin stored.
+        """
+        norm = normalize_server_url(url)
+        wanted = normalize_fingerprint(fingerprint)
+        self._step("Checking the server certificate")
+        cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
+        if cert.fingerprint != wanted:
+            raise errors.PinMismatch(
+                "The server's certificate does not have the fingerprint you entered "
+                f"(it has {format_fingerprint(cert.fingerprint)}). Do not continue unless "
+                "your administrator confirms this one."
+            )
+        trust = Trust(pinned_fingerprint=wanted, pinned_pem=cert.pem)
+        api = self._new_api(norm, trust)
+        try:
+            health = api.health()
+        finally:
+            api.close()
+        with self._lock:
+            atomic_write(self.pinned_cert_path, cert.pem.encode("ascii"), mode=0o600)
+            self.secrets.set(SecretKey.PINNED_FINGERPRINT, wanted)
+            state = self._load()
+            state["pinned_for"] = _hostport(norm)
+            self._save(state)
+        return ServerCheck(
+            url=norm,
+            trusted=True,
+            trust_mode="pinned",
+            version=str(health.get("version")),
+            fingerprint=format_fingerprint(wanted),
+            subject=cert.subject,
+            issuer=cert.issuer,
+            not_after=_iso(cert.not_after),
+        )
+
+    # -------------------------------------------------------------- login
+
+    def login(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        trust_fingerprint: str | None = None,
+        ca_file: str | None = None,
+    ) -> UserInfo:
+        """Sign in and keep the tokens and the server URL in the keyring.
+
+        An untrusted certificate raises :class:`CertificateUntrusted` carrying the fingerprint
+        to confirm (then call again with ``trust_fingerprint``, or :meth:`trust` first).
+        """
+        norm = normalize_server_url(url)
+        if not username or not password:
+            raise errors.UsageError("Enter your user name and password.")
+        if ca_file is not None:
+            self._ca_file = ca_file
+        if trust_fingerprint:
+            self.trust(norm, trust_fingerprint)
+        with self._lock:
+            state = self._load()
+            check = self.check_server(norm)
+            if not check.trusted:
+                raise errors.CertificateUntrusted(fingerprint=check.fingerprint)
+            self._step("Signing in", 0.5)
+            api = self._api_for(norm, self._trust_for(norm, state))
+            data = api.login(username, password)
+            previous = self.secrets.get(SecretKey.SERVER_URL)
+            if previous and previous != norm:
+                log.info("signed in to a different server; forgetting the old device")
+                self._forget_device(state)
+            assert self._session is not None
+            self._session.store(data)
+            self.secrets.set(SecretKey.SERVER_URL, norm)
+            user = data.get("user") if isinstance(data.get("user"), dict) else {}
+            state["user"] = {
+                "id": user.get("id"),
+                "username": user.get("username", username),
+                "role": user.get("role", "user"),
+            }
+            if ca_file is not None:
+                state["ca_file"] = ca_file
+            self._save(state)
+            self._step("Signed in", 1.0)
+            return UserInfo(state["user"]["id"], state["user"]["username"], state["user"]["role"])
+
+    # -------------------------------------------------------------- enrollment
+
+    def _device_fingerprint(self) -> str:
+        if self._fingerprint is not None:
+            return self._fingerprint(self.secrets)
+        return device_fingerprint(self.secrets, platform=self.platform, runner=self.runner)
+
+    @staticmethod
+    def _default_name() -> str:
+        try:
+            return validate_name(socket.gethostname() or "")
+        except InvalidValue:
+            return "My computer"
+
+    def _check_profile(self, profile: dict[str, Any], private_key: str) -> str:
+        """Validate a received profile by filling in the key (strict parse); return the text."""
+        config = profile.get("config")
+        if not isinstance(config, str):
+            raise errors.ProtocolError("The server sent a profile without a configuration.")
+        try:
+            return wgconf.fill_private_key(config, private_key)
+        except ValueError as exc:
+            raise errors.ProtocolError(
+                f"The server sent a VPN profile this client refuses ({exc})."
+            ) from None
+
+    def enroll(self, name: str | None = None, *, rotate: bool = False) -> DeviceInfo:
+        """Register this computer: make the keypair here, send only the public key.
+
+        Re-enrolling the same computer keeps its device record and VPN address; ``rotate``
+        (or a server's ``rotation_required``) makes a fresh keypair.
+        """
+        with self._lock:
+            _url, session, state = self._server()
+            try:
+                dev_name = validate_name(name if name is not None else
+                                         state.get("device_name") or self._default_name())
+            except InvalidValue as exc:
+                raise errors.UsageError(f"The device name is not valid: {exc.message}.") from None
+            self._step("Preparing device identity", 0.1)
+            fingerprint = self._device_fingerprint()
+            private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
+            if rotate or not private or not keys.is_valid_key(private):
+                self._step("Generating keys", 0.2)
+                private = keys.generate_private_key()
+            for attempt in range(2):
+                public = keys.public_key_from_private(private)
+                body = {
+                    "name": dev_name,
+                    "fingerprint": fingerprint,
+                    "public_key": public,
+                    "platform": _platform_name(self.platform),
+                    "os_version": f"{_platform.system()} {_platform.release()}"[:64],
+                    "client_version": __version__,
+                }
+                self._step("Registering this device", 0.5)
+                try:
+                    data, created = session.call(
+                        lambda token, b=body: session.api.enroll(token, b)
+                    )
+                    break
+                except errors.PublicKeyInUse:
+                    if attempt:
+                        raise
+                    log.info("public key already in use; making a new keypair")
+                    private = keys.generate_private_key()
+            device, profile = data["device"], data["profile"]
+            if device.get("public_key") not in (None, public):
+                raise errors.ProtocolError("The server registered a different key than ours.")
+            text = self._check_profile(profile, private)
+            self._step("Saving the profile", 0.8)
+            self.secrets.set(SecretKey.DEVICE_PRIVATE_KEY, private)
+            state.update(
+                device=device,
+                profile=profile,
+                device_name=dev_name,
+                revoked=False,
+                last_sync_at=_iso(utcnow()),
+                offline_since=None,
+            )
+            self._save(state)
+            self._reapply_if_connected(text)
+            self._step("Device registered", 1.0)
+            return DeviceInfo(
+                id=device.get("id"),
+                name=device.get("name", dev_name),
+                vpn_ip=device.get("vpn_ip"),
+                vpn_ip6=device.get("vpn_ip6"),
+                profile_revision=profile.get("revision"),
+                created=created,
+            )
+
+    # -------------------------------------------------------------- sync
+
+    def _require_device(self, state: dict[str, Any]) -> dict[str, Any]:
+        device = state.get("device")
+        if not isinstance(device, dict) or not isinstance(state.get("profile"), dict):
+            raise errors.NotEnrolled()
+        if state.get("revoked"):
+            raise errors.DeviceRevoked()
+        return device
+
+    def sync(self) -> SyncResult:
+        """Fetch the profile if its revision changed and apply it.
+
+        304 → nothing to do. ``rotation_required`` → new keypair and re-enroll. 410 → the local
+        profile is marked unusable, the tunnel removed, :class:`DeviceRevoked` raised. No
+        network → the last profile is kept and the result says "offline since …".
+        """
+        with self._lock:
+            _url, session, state = self._server()
+            device = self._require_device(state)
+            revision = state["profile"].get("revision")
+            self._step("Checking for profile updates")
+            try:
+                profile = session.call(
+                    lambda token: session.api.profile(token, device["id"], revision)
+                )
+            except errors.DeviceRevoked:
+                self._mark_revoked(state)
+                raise
+            except errors.ServerUnreachable as exc:
+                since = state.get("offline_since") or _iso(utcnow())
+                state["offline_since"] = since
+                self._save(state)
+                return SyncResult(
+                    changed=False,
+                    revision=revision,
+                    offline=True,
+                    offline_since=since,
+                    message=f"Offline since {since}: {exc.message}",
+                )
+            state["offline_since"] = None
+            state["last_sync_at"] = _iso(utcnow())
+            if profile is None:
+                self._save(state)
+                return SyncResult(changed=False, revision=revision, message="Up to date.")
+            if profile.get("rotation_required"):
+                self._save(state)
+                self._step("The server asked for a new key; re-registering")
+                info = self.enroll(state.get("device_name"), rotate=True)
+                return SyncResult(
+                    changed=True,
+                    revision=info.profile_revision,
+                    rotated=True,
+                    message="New device key made and registered.",
+                )
+            private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
+            if not private:
+                raise errors.ProfileCorrupt("The device key is missing; register again.")
+            text = self._check_profile(profile, private)
+            state["profile"] = profile
+            self._save(state)
+            self._reapply_if_connected(text)
+            return SyncResult(
+                changed=True,
+                revision=profile.get("revision"),
+                message=f"Profile updated to revision {profile.get('revision')}.",
+            )
+
+    def _mark_revoked(self, state: dict[str, Any]) -> None:
+        """Revoked on the server: mark the profile unusable and take the tunnel down."""
+        log.warning("device revoked by the server; removing the tunnel")
+        state["revoked"] = True
+        self._save(state)
+        try:
+            self.backend().remove(self.tunnel_name)
+        except errors.ClientError as exc:
+            log.warning("could not remove the tunnel after revocation: %s", exc)
+
+    def _reapply_if_connected(self, text: str) -> None:
+        """A connected tunnel picks up a new profile at once (handoff: the user re-imports)."""
+        try:
+            backend = self.backend()
+            if backend.is_handoff:
+                return
+            if backend.status(self.tunnel_name).connected:
+                self._step("Applying the new profile to the tunnel")
+                backend.install(TunnelConfig.from_text(self.tunnel_name, text))
+        except errors.BackendUnavailable:
+            return
+
+    def auto_sync(
+        self,
+        interval: float,
+        on_result: Callable[[SyncResult], None] | None = None,
+        on_error: Callable[[errors.ClientError], None] | None = None,
+    ) -> AutoSync:
+        """Start a background thread that syncs every ``interval`` seconds (stop() to end)."""
+        runner = AutoSync(self, interval, on_result, on_error)
+        runner.start()
+        return runner
+
+    # -------------------------------------------------------------- tunnel
+
+    def tunnel_config(self) -> TunnelConfig:
+        """The complete tunnel config (private key filled in locally)."""
+        state = self._load()
+        self._require_device(state)
+        private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
+        if not private:
+            raise errors.ProfileCorrupt("The device key is missing; register again.")
+        return TunnelConfig.from_text(
+            self.tunnel_name, self._check_profile(state["profile"], private)
+        )
+
+    def connect(self) -> TunnelStatus:
+        """Bring the tunnel up with the stored profile (no network call)."""
+        with self._lock:
+            config = self.tunnel_config()
+            backend = self.backend()
+            self._step(f"Connecting ({backend.name})")
+            backend.connect(config)
+            return backend.status(self.tunnel_name)
+
+    def disconnect(self) -> TunnelStatus:
+        """Bring the tunnel down."""
+        with self._lock:
+            backend = self.backend()
+            self._step("Disconnecting")
+            backend.disconnect(self.tunnel_name)
+            return backend.status(self.tunnel_name)
+
+    def export_config(self, path: Path | None = None) -> Path:
+        """Import handoff: write the complete config user-only (0600) and return its path."""
+        config = self.tunnel_config()
+        if path is None:
+            handoff = HandoffBackend(self.runner, self.data_dir / "export", platform=self.platform)
+            return handoff.export(config)
+        atomic_write(Path(path), config.text.encode("utf-8"), mode=0o600)
+        return Path(path)
+
+    def open_in_wireguard_app(self) -> Path:
+        """Import handoff: write the file and open it with the system WireGuard app."""
+        config = self.tunnel_config()
+        handoff = HandoffBackend(self.runner, self.data_dir / "export", platform=self.platform)
+        handoff.connect(config)
+        return handoff.config_path(config.name)
+
+    def config_qr_text(self) -> str:
+        """The complete config as a terminal QR code (for a phone's WireGuard app)."""
+        return qr_text(self.tunnel_config().text)
+
+    def config_qr_png(self, scale: int = 6) -> bytes:
+        """The complete config as PNG bytes of a QR code (for the GUI)."""
+        return qr_png(self.tunnel_config().text, scale=scale)
+
+    # -------------------------------------------------------------- status
+
+    def status(self) -> Status:
+        """Local view: no network call (sync for fresh data)."""
+        state = self._load()
+        url = self.secrets.get(SecretKey.SERVER_URL)
+        logged_in = bool(url and self.secrets.get(SecretKey.REFRESH_TOKEN))
+        device = state.get("device") if isinstance(state.get("device"), dict) else None
+        profile = state.get("profile") if isinstance(state.get("profile"), dict) else {}
+        user = state.get("user") or {}
+        tunnel: TunnelStatus | None = None
+        backend_name: str | None = None
+        detail = ""
+        try:
+            backend = self.backend()
+            backend_name = backend.name
+            tunnel = backend.status(self.tunnel_name)
+        except errors.ClientError as exc:
+            detail = exc.message
+        return Status(
+            server=url,
+            user=user.get("username"),
+            logged_in=logged_in,
+            enrolled=device is not None,
+            device_id=device.get("id") if device else None,
+            device_name=device.get("name") if device else None,
+            vpn_ip=device.get("vpn_ip") if device else None,
+            vpn_ip6=device.get("vpn_ip6") if device else None,
+            profile_revision=profile.get("revision"),
+            allowed_resources=list(profile.get("allowed_resources") or []),
+            tunnel_backend=backend_name,
+            connection=tunnel.state if tunnel else "unavailable",
+            handshake_age=tunnel.handshake_age if tunnel else None,
+            rx_bytes=tunnel.rx_bytes if tunnel else None,
+            tx_bytes=tunnel.tx_bytes if tunnel else None,
+            last_sync=state.get("last_sync_at"),
+            offline_since=state.get("offline_since"),
+            revoked=bool(state.get("revoked")),
+            trust=self._trust_for(url, state).mode if url else None,
+            detail=detail or (tunnel.detail if tunnel else ""),
+        )
+
+    def me(self) -> UserInfo:
+        """Ask the server who is signed in (checks the session is alive)."""
+        _url, session, _state = self._server()
+        data = session.call(session.api.me)
+        return UserInfo(data.get("id"), str(data.get("username")), str(data.get("role")))
+
+    # -------------------------------------------------------------- logout
+
+    def _forget_device(self, state: dict[str, Any]) -> None:
+        for key in ("device", "profile", "device_name", "revoked", "last_sync_at",
+                    "offline_since"):
+            state.pop(key, None)
+        self.secrets.delete(SecretKey.DEVICE_PRIVATE_KEY)
+
+    def logout(self) -> LogoutResult:
+        """End the session on the server, remove the tunnel, delete every local secret."""
+        problems: list[str] = []
+        server_revoked = False
+        with self._lock:
+            url = self.secrets.get(SecretKey.SERVER_URL)
+            if url and self.secrets.get(SecretKey.ACCESS_TOKEN):
+                self._step("Signing out on the server")
+                try:
+                    _url, session, _state = self._server()
+                    session.call(session.api.logout)
+                    server_revoked = True
+                except errors.ClientError as exc:
+                    problems.append(f"The server could not be told: {exc.message}")
+            self._step("Removing the tunnel")
+            try:
+                self.backend().remove(self.tunnel_name)
+            except errors.ClientError as exc:
+                problems.append(f"The tunnel could not be removed: {exc.message}")
+            with contextlib.suppress(errors.ClientError):
+                HandoffBackend(
+                    self.runner, self.data_dir / "export", platform=self.platform
+                ).remove(self.tunnel_name)
+            self._step("Deleting local secrets")
+            for key in (
+                SecretKey.ACCESS_TOKEN,
+                SecretKey.REFRESH_TOKEN,
+                SecretKey.DEVICE_PRIVATE_KEY,
+                SecretKey.SERVER_URL,
+                SecretKey.PINNED_FINGERPRINT,
+            ):
+                try:
+                    self.secrets.delete(key)
+                except errors.StorageError as exc:
+                    problems.append(exc.message)
+            self.state_store.clear()
+            remove_file(self.pinned_cert_path)
+            if self._api is not None:
+                self._api.close()
+            self._api = self._api_key = self._session = None
+        return LogoutResult(server_revoked=server_revoked, problems=problems)
+
+
+def _connect_timeout(timeout: tuple[float, float] | float) -> float:
+    return float(timeout[0] if isinstance(timeout, tuple) else timeout)
+
+
+class AutoSync(threading.Thread):
+    """Periodic sync in a daemon thread; results and errors go to plain callbacks."""
+
+    def __init__(
+        self,
+        app: ClientApp,
+        interval: float,
+        on_result: Callable[[SyncResult], None] | None,
+        on_error: Callable[[errors.ClientError], None] | None,
+    ) -> None:
+        super().__init__(name="nexavpn-autosync", daemon=True)
+        self.app = app
+        self.interval = max(1.0, float(interval))
+        self.on_result = on_result
+        self.on_error = on_error
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        """Sync, wait, repeat until stopped; a revoked device or ended session stops it."""
+        while not self._stop_event.is_set():
+            try:
+                result = self.app.sync()
+                if self.on_result:
+                    self.on_result(result)
+            except (errors.DeviceRevoked, errors.SessionExpired, errors.NotLoggedIn,
+                    errors.NotEnrolled) as exc:
+                if self.on_error:
+                    self.on_error(exc)
+                return
+            except errors.ClientError as exc:
+                if self.on_error:
+                    self.on_error(exc)
+            except Exception:
+                log.exception("unexpected failure in periodic sync; will retry")
+            self._stop_event.wait(self.interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end and wait for it."""
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+
+def ensure_data_dir(app: ClientApp) -> Path:
+    """Create the app-data dir user-only (the CLI calls this first)."""
+    return ensure_private_dir(app.data_dir)
