@@ -1,0 +1,76 @@
+// Typed calls of the API contract; pages use these, never raw paths.
+
+import type { ApiClient } from './client'
+import type {
+  AuditFilters,
+  AuditLog,
+  Dashboard,
+  Device,
+  DeviceFilters,
+  Gateway,
+  GatewayCreated,
+  GatewayWrite,
+  Id,
+  Page,
+  Policy,
+  PolicyWrite,
+  SessionUser,
+  User,
+  UserCreate,
+  UserUpdate,
+} from './types'
+
+export interface PageQuery {
+  page?: number
+  per_page?: number
+}
+
+/** The API's per_page ceiling: used when a page needs "all" (e.g. user pickers). */
+export const MAX_PER_PAGE = 200
+
+const seg = (id: Id): string => encodeURIComponent(String(id))
+
+export function createApi(client: ApiClient) {
+  return {
+    me: () => client.request<SessionUser>('GET', '/auth/me'),
+    dashboard: () => client.request<Dashboard>('GET', '/dashboard'),
+
+    listUsers: (query: PageQuery & { q?: string } = {}) =>
+      client.request<Page<User>>('GET', '/users', { query: { ...query } }),
+    getUser: (id: Id) => client.request<User>('GET', `/users/${seg(id)}`),
+    createUser: (body: UserCreate) => client.request<User>('POST', '/users', { body }),
+    updateUser: (id: Id, body: UserUpdate) =>
+      client.request<User>('PATCH', `/users/${seg(id)}`, { body }),
+    deleteUser: (id: Id) => client.request<undefined>('DELETE', `/users/${seg(id)}`),
+
+    listDevices: (query: PageQuery & DeviceFilters = {}) =>
+      client.request<Page<Device>>('GET', '/devices', { query: { ...query } }),
+    getDevice: (id: Id) => client.request<Device>('GET', `/devices/${seg(id)}`),
+    rotateDevice: (id: Id) => client.request<Device>('POST', `/devices/${seg(id)}/rotate`, { body: {} }),
+    revokeDevice: (id: Id, revokeSessions = false) =>
+      client.request<Device>('POST', `/devices/${seg(id)}/revoke`, {
+        body: revokeSessions ? { revoke_sessions: true } : {},
+      }),
+    deleteDevice: (id: Id) => client.request<undefined>('DELETE', `/devices/${seg(id)}`),
+
+    listPolicies: (query: PageQuery = {}) =>
+      client.request<Page<Policy>>('GET', '/policies', { query: { ...query } }),
+    createPolicy: (body: PolicyWrite) => client.request<Policy>('POST', '/policies', { body }),
+    updatePolicy: (id: Id, body: PolicyWrite) =>
+      client.request<Policy>('PATCH', `/policies/${seg(id)}`, { body }),
+    deletePolicy: (id: Id) => client.request<undefined>('DELETE', `/policies/${seg(id)}`),
+
+    listGateways: (query: PageQuery = {}) =>
+      client.request<Page<Gateway>>('GET', '/gateways', { query: { ...query } }),
+    createGateway: (body: GatewayWrite) =>
+      client.request<GatewayCreated>('POST', '/gateways', { body }),
+    updateGateway: (id: Id, body: GatewayWrite) =>
+      client.request<Gateway>('PATCH', `/gateways/${seg(id)}`, { body }),
+    deleteGateway: (id: Id) => client.request<undefined>('DELETE', `/gateways/${seg(id)}`),
+
+    listAuditLogs: (query: PageQuery & AuditFilters = {}) =>
+      client.request<Page<AuditLog>>('GET', '/audit-logs', { query: { ...query } }),
+  }
+}
+
+export type Api = ReturnType<typeof createApi>

@@ -1,0 +1,211 @@
+// Audit log: filter by actor, action, target and time range (UTC); details expand per row.
+
+import { Fragment, useState } from 'react'
+import type { FormEvent } from 'react'
+import { useSearchParams } from 'react-router-dom'
+import { useApi } from '../auth'
+import { Empty, Field, FormError, Loading, Pagination, fieldErrorsOf } from '../components/ui'
+import { fmtTime, utcInputToIso } from '../format'
+import { useLookups, useQuery } from '../hooks'
+
+const PER_PAGE = 50
+const FILTERS = ['actor_id', 'action', 'target_type', 'target_id', 'since', 'until'] as const
+type FilterName = (typeof FILTERS)[number]
+
+export const KNOWN_ACTIONS = [
+  'auth.login',
+  'auth.login_failed',
+  'auth.logout',
+  'user.create',
+  'user.update',
+  'user.delete',
+  'policy.create',
+  'policy.update',
+  'policy.delete',
+  'gateway.create',
+  'gateway.update',
+  'gateway.delete',
+  'device.enroll',
+  'device.reenroll',
+  'device.rotate',
+  'device.revoke',
+  'device.delete',
+]
+
+/** ISO time (from the URL) → the value a datetime-local input shows, read as UTC. */
+function isoToInput(iso: string): string {
+  const date = new Date(iso)
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString().slice(0, 16)
+}
+
+export function AuditPage() {
+  const api = useApi()
+  const [params, setParams] = useSearchParams()
+  const page = Math.max(1, Number(params.get('page') ?? '1') || 1)
+  const applied = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])) as Record<FilterName, string>
+  const [draft, setDraft] = useState<Record<FilterName, string>>({
+    ...applied,
+    since: applied.since ? isoToInput(applied.since) : '',
+    until: applied.until ? isoToInput(applied.until) : '',
+  })
+  const [open, setOpen] = useState<Set<string>>(new Set())
+  const { userName } = useLookups()
+  const key = params.toString()
+  const list = useQuery(
+    () => api.listAuditLogs({ ...Object.fromEntries(Object.entries(applied).filter(([, v]) => v)), page, per_page: PER_PAGE }),
+    [api, key],
+  )
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault()
+    const p = new URLSearchParams()
+    for (const f of FILTERS) {
+      const raw = draft[f].trim()
+      const value = f === 'since' || f === 'until' ? utcInputToIso(raw) : raw
+      if (value) p.set(f, value)
+    }
+    setParams(p)
+  }
+  const clear = () => {
+    setDraft({ actor_id: '', action: '', target_type: '', target_id: '', since: '', until: '' })
+    setParams(new URLSearchParams())
+  }
+  const set = (f: FilterName) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [f]: e.target.value }))
+  const toggle = (id: string) =>
+    setOpen((s) => {
+      const next = new Set(s)
+      if (next.has(id)) next.delete(id)
+      else next.add(id)
+      return next
+    })
+  const fieldErrors = fieldErrorsOf(list.error)
+  const filtered = FILTERS.some((f) => applied[f])
+
+  return (
+    <section>
+      <h1>Audit log</h1>
+      <form className="card filter-form" onSubmit={apply}>
+        <Field label="Actor ID" error={fieldErrors.actor_id}>
+          {(id, d) => <input id={id} name="actor_id" value={draft.actor_id} onChange={set('actor_id')} aria-describedby={d} />}
+        </Field>
+        <Field label="Action" error={fieldErrors.action}>
+          {(id, d) => (
+            <>
+              <input id={id} name="action" list="audit-actions" value={draft.action} onChange={set('action')} aria-describedby={d} />
+              <datalist id="audit-actions">
+                {KNOWN_ACTIONS.map((a) => (
+                  <option key={a} value={a} />
+                ))}
+              </datalist>
+            </>
+          )}
+        </Field>
+        <Field label="Target type" error={fieldErrors.target_type}>
+          {(id, d) => (
+            <select id={id} name="target_type" value={draft.target_type} onChange={set('target_type')} aria-describedby={d}>
+              <option value="">Any</option>
+              {['user', 'policy', 'gateway', 'device', 'session'].map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Target ID" error={fieldErrors.target_id}>
+          {(id, d) => <input id={id} name="target_id" value={draft.target_id} onChange={set('target_id')} aria-describedby={d} />}
+        </Field>
+        <Field label="From (UTC)" error={fieldErrors.since}>
+          {(id, d) => (
+            <input id={id} name="since" type="datetime-local" value={draft.since} onChange={set('since')} aria-describedby={d} />
+          )}
+        </Field>
+        <Field label="Until (UTC)" error={fieldErrors.until}>
+          {(id, d) => (
+            <input id={id} name="until" type="datetime-local" value={draft.until} onChange={set('until')} aria-describedby={d} />
+          )}
+        </Field>
+        <div className="actions">
+          <button type="submit" className="primary">
+            Apply filters
+          </button>
+          {filtered && (
+            <button type="button" onClick={clear}>
+              Clear
+            </button>
+          )}
+        </div>
+      </form>
+      <FormError error={list.error} fields={[...FILTERS]} />
+      {list.loading && !list.data && <Loading />}
+      {list.data && list.data.items.length === 0 && (
+        <Empty>{filtered ? 'No audit event matches these filters.' : 'No audit events yet.'}</Empty>
+      )}
+      {list.data && list.data.items.length > 0 && (
+        <>
+          <div className="table-wrap">
+            <table className="audit-table">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Action</th>
+                  <th>Actor</th>
+                  <th>Target</th>
+                  <th>IP</th>
+                  <th>
+                    <span className="sr-only">Details</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.items.map((a) => {
+                  const id = String(a.id)
+                  const isOpen = open.has(id)
+                  const hasDetails = a.details !== null && Object.keys(a.details).length > 0
+                  return (
+                    <Fragment key={id}>
+                      <tr data-action={a.action}>
+                        <td className="nowrap">{fmtTime(a.at)}</td>
+                        <td className="mono">{a.action}</td>
+                        <td>
+                          {a.actor_type === 'user' && a.actor_id ? `${userName(a.actor_id)} (#${a.actor_id})` : a.actor_type}
+                          {a.actor_type === 'gateway' && a.actor_id ? ` #${a.actor_id}` : ''}
+                        </td>
+                        <td>{a.target_type ? `${a.target_type} #${a.target_id ?? '—'}` : '—'}</td>
+                        <td className="mono">{a.ip ?? '—'}</td>
+                        <td>
+                          {hasDetails && (
+                            <button type="button" className="button-small" aria-expanded={isOpen} onClick={() => toggle(id)}>
+                              {isOpen ? 'Hide details' : 'Details'}
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                      {isOpen && (
+                        <tr className="details-row">
+                          <td colSpan={6}>
+                            <pre>{JSON.stringify(a.details, null, 2)}</pre>
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
+                  )
+                })}
+              </tbody>
+            </table>
+          </div>
+          <Pagination
+            page={page}
+            perPage={PER_PAGE}
+            total={list.data.total}
+            onPage={(p) => {
+              const next = new URLSearchParams(params)
+              next.set('page', String(p))
+              setParams(next)
+            }}
+          />
+        </>
+      )}
+    </section>
+  )
+}
