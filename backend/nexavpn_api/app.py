@@ -15,6 +15,7 @@ from .api.common import ErrorSchema
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
+from .metrics import init_metrics
 from .security import init_jwt_callbacks
 from .web import register_web
 
@@ -58,5 +59,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(api)
     register_error_handlers(app)
     register_web(app)
+    init_metrics(app)  # /metrics only when NEXAVPN_METRICS_ENABLED (docs/operations.md)
     app.extensions["nexavpn_version"] = __version__
     return app

@@ -178,6 +178,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for key, value in options.items():
                 if value is not None:
                     self.cfg.set(key, value)
+            if args.gunicorn_config:  # packaging/server/gunicorn.conf.py: its settings win
+                import runpy
+
+                for key, value in runpy.run_path(args.gunicorn_config).items():
+                    if key in self.cfg.settings and value is not None:
+                        self.cfg.set(key, value)
 
         def load(self):
             from .app import create_app
@@ -222,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a generated self-signed certificate (clients must pin it)",
     )
     p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--gunicorn-config",
+        default=os.environ.get("NEXAVPN_GUNICORN_CONFIG"),
+        help="a gunicorn settings file (workers, timeouts, hooks); its values win",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply pending database migrations")
@@ -242,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
                 help="do nothing when an admin already exists (first-start scripts)",
             )
         p.set_defaults(func=func)
+
+    from .backup import add_commands as add_backup_commands
+
+    add_backup_commands(sub)
     return parser
 
 

@@ -1,7 +1,151 @@
-"""/api/v1/devices — placeholder blueprint; the resource's routes go here."""
+"""/api/v1/devices — enrollment, listing, profile sync, rotation, revocation, deletion."""
 
 from __future__ import annotations
 
+from flask import make_response, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from nexavpn_shared.keys import InvalidKey, validate_key
+
+from ..errors import ApiError
+from ..extensions import db
+from ..schemas import error_responses
+from ..schemas.devices import (
+    DeviceListArgsSchema,
+    DevicePageSchema,
+    DeviceSchema,
+    EnrollResponseSchema,
+    EnrollSchema,
+    ProfileSchema,
+    RevokeSchema,
+)
+from ..security import admin_required, login_required
+from ..services import devices as device_service
+from ..services import enrollment, profiles
 from .common import Blueprint, api_prefix
 
-blp = Blueprint("devices", __name__, url_prefix=api_prefix("devices"), description="devices")
+blp = Blueprint(
+    "devices",
+    __name__,
+    url_prefix=api_prefix("devices"),
+    description="Devices: enrollment, profiles, rotation and revocation",
+)
+
+_device_schema = DeviceSchema()
+_profile_schema = ProfileSchema()
+
+
+@blp.route("/enroll")
+class Enroll(MethodView):
+    """Enroll a device of the signed-in user (or re-enroll the same fingerprint)."""
+
+    @login_required
+    @blp.arguments(EnrollSchema)
+    @blp.response(201, EnrollResponseSchema)
+    @blp.alt_response(200, schema=EnrollResponseSchema, description="re-enrolled")
+    @error_responses(blp, 400, 401, 403, 409, 503)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, data):
+        """Create or update the device, place it on a gateway and return its profile."""
+        try:
+            validate_key(data["public_key"])
+        except InvalidKey as exc:
+            raise ApiError(
+                400,
+                "invalid_public_key",
+                "The public key is not a WireGuard key.",
+                {"public_key": [exc.message]},
+            ) from None
+        result = enrollment.enroll(current_user.id, data)
+        body = {"device": result.device, "profile": result.profile}
+        return body, (201 if result.created else 200)
+
+
+@blp.route("")
+class DeviceList(MethodView):
+    """Devices: all for admins (filterable), one's own for users."""
+
+    @login_required
+    @blp.arguments(DeviceListArgsSchema, location="query")
+    @blp.response(200, DevicePageSchema)
+    @error_responses(blp, 400, 401)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args):
+        """List devices, paginated."""
+        return device_service.list_devices(current_user, args)
+
+
+@blp.route("/<int:device_id>")
+class DeviceItem(MethodView):
+    """One device."""
+
+    @login_required
+    @blp.response(200, DeviceSchema)
+    @error_responses(blp, 401, 404)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, device_id: int):
+        """A device (404 for other users' devices)."""
+        return device_service.get_visible_device(current_user, device_id)
+
+    @admin_required
+    @blp.response(204)
+    @error_responses(blp, 401, 403, 404)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def delete(self, device_id: int):
+        """Delete a device (admins); an active device is revoked first."""
+        device_service.delete(current_user, device_id)
+        return None
+
+
+@blp.route("/<int:device_id>/profile")
+class DeviceProfile(MethodView):
+    """The device's WireGuard profile, with revision ETag for cheap polling."""
+
+    @login_required
+    @blp.response(200, ProfileSchema)
+    @blp.alt_response(304, description="unchanged since If-None-Match")
+    @error_responses(blp, 401, 404, 410)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, device_id: int):
+        """The profile; 304 when ``If-None-Match`` names its revision; 410 once revoked."""
+        device, profile = device_service.profile_for(current_user, device_id)
+        tag = profiles.etag(device)
+        unchanged = profiles.etag_matches(request.headers.get("If-None-Match"), device)
+        body = None if unchanged else _profile_schema.dump(profile)
+        db.session.rollback()  # end the read transaction before the write (see touch_sync)
+        device_service.touch_sync(device_id)
+        resp = make_response("", 304) if unchanged else make_response(body, 200)
+        resp.headers["ETag"] = tag
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp
+
+
+@blp.route("/<int:device_id>/rotate")
+class DeviceRotate(MethodView):
+    """Require a new key pair."""
+
+    @login_required
+    @blp.response(200, DeviceSchema)
+    @error_responses(blp, 401, 404, 410)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, device_id: int):
+        """Mark the device for key rotation (owner or admin)."""
+        return device_service.rotate(current_user, device_id)
+
+
+@blp.route("/<int:device_id>/revoke")
+class DeviceRevoke(MethodView):
+    """Revoke a device."""
+
+    @login_required
+    @blp.arguments(RevokeSchema, required=False)
+    @blp.response(200, DeviceSchema)
+    @error_responses(blp, 400, 401, 403, 404)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, data, device_id: int):
+        """Revoke (owner or admin); ``{"revoke_sessions": true}`` (admins) ends all sessions."""
+        data = data or {}
+        return device_service.revoke(
+            current_user, device_id, revoke_sessions=bool(data.get("revoke_sessions"))
+        )

@@ -1,0 +1,30 @@
+"""Marshmallow schemas: request validation (unknown fields → 400) and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import RAISE, Schema
+
+
+class StrictSchema(Schema):
+    """Request bodies refuse unknown fields (the contract: unknown JSON fields → 400)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def error_responses(blp: Any, *statuses: int) -> Callable[[Callable[..., Any]], Any]:
+    """Document error answers of a view with the envelope schema (flask-smorest's components).
+
+    Why: the OpenAPI document must show every error a client can get, always as the envelope.
+    """
+    import http
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        for status in statuses:
+            func = blp.alt_response(status, response=http.HTTPStatus(status).name)(func)
+        return func
+
+    return decorator

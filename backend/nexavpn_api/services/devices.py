@@ -1,0 +1,136 @@
+"""Device lookups and life-cycle actions (list, profile sync, rotate, revoke, delete).
+
+Every lookup is scoped by the caller: a user sees only its own devices and gets 404 for any
+other, an admin sees all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+
+from nexavpn_shared import contract
+
+from ..errors import ApiError, not_found
+from ..extensions import db
+from ..models import Device, Gateway, User
+from ..models._types import utcnow
+from ..pagination import paginate
+from . import audit, profiles, provisioning
+
+log = logging.getLogger(__name__)
+
+
+def get_visible_device(caller: User, device_id: int) -> Device:
+    """The device if the caller may see it (owner or admin), else 404."""
+    device = db.session.get(Device, device_id)
+    if device is None or (not caller.is_admin and device.user_id != caller.id):
+        raise not_found("Device")
+    return device
+
+
+def list_devices(caller: User, args: dict[str, Any]) -> dict[str, Any]:
+    """One page of devices: admins all (with filters), users only their own."""
+    stmt = select(Device).order_by(Device.id)
+    if caller.is_admin:
+        if args.get("user_id") is not None:
+            stmt = stmt.where(Device.user_id == args["user_id"])
+        if args.get("gateway_id") is not None:
+            stmt = stmt.where(Device.gateway_id == args["gateway_id"])
+    else:
+        stmt = stmt.where(Device.user_id == caller.id)
+        if args.get("user_id") is not None and args["user_id"] != caller.id:
+            stmt = stmt.where(Device.id.is_(None))  # other users' devices: an empty page
+        if args.get("gateway_id") is not None:
+            stmt = stmt.where(Device.gateway_id == args["gateway_id"])
+    if args.get("status"):
+        stmt = stmt.where(Device.status == args["status"])
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+def _require_active(device: Device) -> None:
+    if device.status != provisioning.ACTIVE:
+        raise ApiError(410, contract.DEVICE_REVOKED, "This device has been revoked.")
+
+
+def profile_for(caller: User, device_id: int) -> tuple[Device, dict[str, Any] | None]:
+    """The device and its rendered profile (410 once revoked)."""
+    device = get_visible_device(caller, device_id)
+    _require_active(device)
+    gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
+    if gateway is None:
+        raise ApiError(410, contract.DEVICE_REVOKED, "This device has no gateway any more.")
+    return device, profiles.build_profile(device, gateway)
+
+
+def touch_sync(device_id: int) -> None:
+    """Record that the device fetched its profile, in a short write of its own.
+
+    Called after the read transaction ended: on SQLite a deferred read transaction that later
+    writes can fail at once when another writer committed meanwhile; a transaction whose first
+    statement is the write waits on the busy timeout instead.
+    """
+    db.session.execute(update(Device).where(Device.id == device_id).values(last_sync_at=utcnow()))
+    db.session.commit()
+
+
+def rotate(caller: User, device_id: int) -> Device:
+    """Ask the device to re-enroll with a new key pair (its profile says so)."""
+    device = get_visible_device(caller, device_id)
+    _require_active(device)
+    provisioning.lock_users([device.user_id])
+    db.session.refresh(device)
+    _require_active(device)
+    if not device.rotation_required:
+        device.rotation_required = True
+        device.profile_revision = device.profile_revision + 1
+    provisioning.record_device_event("device.rotate", device, caller)
+    db.session.commit()
+    return device
+
+
+def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> Device:
+    """Revoke a device (owner or admin); an admin may also end all its owner's sessions."""
+    device = get_visible_device(caller, device_id)
+    if revoke_sessions and not caller.is_admin:
+        raise ApiError(
+            403, "forbidden", "Only an administrator can end the owner's sessions.",
+            {"revoke_sessions": ["admins only"]},
+        )
+    provisioning.lock_users([device.user_id])
+    db.session.refresh(device)
+    provisioning.revoke_device(device, actor=caller, reason="revoked")
+    if revoke_sessions:
+        ended = _revoke_all_sessions(device.user_id)
+        audit.record_by_user(
+            "session.revoke_all",
+            caller,
+            target_type="user",
+            target_id=device.user_id,
+            details={"sessions": ended, "device_id": device.id},
+        )
+    db.session.commit()
+    return device
+
+
+def _revoke_all_sessions(user_id: int) -> int:
+    from .tokens import revoke_all_sessions
+
+    return revoke_all_sessions(user_id, "device_revoked")
+
+
+def delete(caller: User, device_id: int) -> None:
+    """Delete a device (admins): revoked first if active, so its addresses return to the pool."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise not_found("Device")
+    provisioning.lock_users([device.user_id])
+    db.session.refresh(device)
+    provisioning.revoke_device(device, actor=caller, reason="deleted")
+    provisioning.record_device_event(
+        "device.delete", device, caller, {"vpn_ip": device.vpn_ip, "status": device.status}
+    )
+    db.session.delete(device)
+    db.session.commit()

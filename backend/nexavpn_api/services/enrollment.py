@@ -1,0 +1,293 @@
+"""The enrollment engine: one transaction that creates or updates a device, places it on a
+gateway, leases its addresses, resolves its destinations, updates the gateway's desired state,
+renders its profile and records the audit event.
+
+Any refusal (key in use, device limit, full pools, no gateway) raises :class:`ApiError` after a
+rollback, so nothing is half-written. Unique-constraint races and PostgreSQL deadlocks or
+serialisation failures roll back and retry the whole transaction a few times.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from nexavpn_shared import contract
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Device, Gateway, IpLease, User
+from ..models._types import utcnow
+from . import ipam, profiles, provisioning
+from .policy_resolution import resources_for_user
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+@dataclass
+class EnrollResult:
+    """What the view needs: the device, whether it is new, and its rendered profile."""
+
+    device: Device
+    created: bool
+    profile: dict[str, Any]
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def enroll(user_id: int, data: dict[str, Any]) -> EnrollResult:
+    """Enroll (or re-enroll) a device of ``user_id`` and commit; see the module docstring."""
+    last_exc: DBAPIError | None = None
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            result = _enroll_once(user_id, data)
+            _commit_keeping_state()
+            return result
+        except ApiError:
+            db.session.rollback()
+            raise
+        except DBAPIError as exc:
+            db.session.rollback()
+            if not _retryable(exc):
+                raise
+            last_exc = exc
+            log.info("enrollment attempt %d hit a concurrent change; retrying", attempt + 1)
+    log.warning("enrollment gave up after %d attempts: %s", MAX_ATTEMPTS, type(last_exc).__name__)
+    raise ApiError(
+        503, "service_unavailable", "The server is busy; retry the enrollment shortly."
+    )
+
+
+def _commit_keeping_state() -> None:
+    """Commit without expiring loaded objects: the answer is built from what was just written,
+    so re-reading the device after commit would only cost a query."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def online_cutoff():
+    """Gateways heard from after this instant count as online."""
+    return utcnow() - timedelta(seconds=current_app.config["NEXAVPN_GATEWAY_ONLINE_SECONDS"])
+
+
+def gateway_usable(gateway: Gateway | None) -> bool:
+    """Enabled, online and with a public key: a gateway a device can be placed on."""
+    return (
+        gateway is not None
+        and gateway.enabled
+        and bool(gateway.public_key)
+        and gateway.last_seen_at is not None
+        and gateway.last_seen_at >= online_cutoff()
+    )
+
+
+def _candidates() -> list[tuple[Gateway, int]]:
+    """Enabled, online gateways with a key, each with its lease count, least loaded first."""
+    used = (
+        select(func.count())
+        .select_from(IpLease)
+        .where(IpLease.gateway_id == Gateway.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Gateway, used).where(
+            Gateway.enabled.is_(True),
+            Gateway.public_key.is_not(None),
+            Gateway.last_seen_at >= online_cutoff(),
+        )
+    ).all()
+    return sorted(((gw, n) for gw, n in rows), key=lambda r: (r[1], r[0].id))
+
+
+def _place() -> tuple[Gateway, int]:
+    """Pick the least loaded usable gateway with room and its lowest free offset.
+
+    The gateway stays locked (PostgreSQL) until commit, so nobody else takes the offset; the
+    caller records the lease once the device row exists.
+    """
+    candidates = _candidates()
+    if not candidates:
+        raise ApiError(
+            503, contract.NO_ACTIVE_GATEWAY, "No gateway is enabled and online right now."
+        )
+    for gateway, used in candidates:
+        pools = ipam.pools_of(gateway)
+        if used >= pools.capacity:
+            continue
+        ipam.lock_gateway(gateway.id)
+        offset = ipam.lowest_free_offset(gateway.id, pools, count_hint=used)
+        if offset is not None:
+            return gateway, offset
+    raise ApiError(
+        409, contract.IP_POOL_EXHAUSTED, "Every active gateway's address pool is full."
+    )
+
+
+def _assign(device: Device, gateway: Gateway, offset: int) -> None:
+    v4, v6 = ipam.pools_of(gateway).addresses(offset)
+    device.gateway_id = gateway.id
+    device.vpn_ip = v4
+    device.vpn_ip6 = v6
+
+
+def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
+    provisioning.lock_users([user_id])
+    user = db.session.get(User, user_id)
+    if user is None:  # deleted between token check and now
+        raise ApiError(401, "unauthorized", "This account no longer has access.")
+    public_key = data["public_key"]
+    # One query for both: this user's active device with the fingerprint, and any active
+    # device (of anyone) holding the public key.
+    matches = (
+        db.session.execute(
+            select(Device).where(
+                Device.status == provisioning.ACTIVE,
+                or_(
+                    Device.public_key == public_key,
+                    and_(Device.user_id == user_id, Device.fingerprint == data["fingerprint"]),
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    existing = next(
+        (d for d in matches if d.user_id == user_id and d.fingerprint == data["fingerprint"]),
+        None,
+    )
+    holder = next((d.id for d in matches if d.public_key == public_key), None)
+    if holder is not None and (existing is None or holder != existing.id):
+        raise ApiError(
+            409, contract.PUBLIC_KEY_IN_USE, "This public key is already used by another device."
+        )
+    if existing is not None and existing.rotation_required and existing.public_key == public_key:
+        raise ApiError(
+            409,
+            contract.PUBLIC_KEY_IN_USE,
+            "This device must rotate its key: re-enroll with a new key pair.",
+        )
+    if existing is None:
+        limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
+        active = db.session.execute(
+            select(func.count())
+            .select_from(Device)
+            .where(Device.user_id == user_id, Device.status == provisioning.ACTIVE)
+        ).scalar_one()
+        if active >= limit:
+            raise ApiError(
+                403,
+                contract.DEVICE_LIMIT_REACHED,
+                f"You already have {limit} active devices; revoke one first.",
+                {"limit": limit},
+            )
+
+    resources = resources_for_user(user_id)
+    if existing is None:
+        return _enroll_new(user, data, resources)
+    return _reenroll(user, existing, data, resources)
+
+
+def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]]) -> EnrollResult:
+    gateway, offset = _place()
+    device = Device(
+        user_id=user.id,
+        name=data["name"],
+        fingerprint=data["fingerprint"],
+        public_key=data["public_key"],
+        platform=data["platform"],
+        os_version=data.get("os_version"),
+        client_version=data.get("client_version"),
+        status=provisioning.ACTIVE,
+        profile_revision=1,
+        rotation_required=False,
+        resources=resources,
+    )
+    _assign(device, gateway, offset)
+    db.session.add(device)
+    db.session.flush()
+    ipam.add_lease(gateway.id, offset, device.id)
+    provisioning.bump_gateways([gateway.id])
+    provisioning.record_device_event(
+        "device.enroll",
+        device,
+        user,
+        {"gateway_id": gateway.id, "vpn_ip": device.vpn_ip, "platform": device.platform},
+    )
+    db.session.flush()
+    return EnrollResult(device, True, profiles.build_profile(device, gateway))
+
+
+def _reenroll(
+    user: User, device: Device, data: dict[str, Any], resources: list[dict[str, str]]
+) -> EnrollResult:
+    key_changed = device.public_key != data["public_key"]
+    old_gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
+    lease = ipam.lease_of(device.id)
+    gateway = old_gateway
+    if not gateway_usable(old_gateway) or lease is None:
+        ipam.release(device.id)
+        db.session.flush()
+        gateway, offset = _place()
+        ipam.add_lease(gateway.id, offset, device.id)
+        _assign(device, gateway, offset)
+    gateway_changed = old_gateway is None or gateway.id != old_gateway.id
+    resources_changed = (device.resources or []) != resources
+    profile_changed = (
+        key_changed
+        or gateway_changed
+        or resources_changed
+        or device.rotation_required
+        or device.vpn_ip is None
+    )
+
+    device.name = data["name"]
+    device.platform = data["platform"]
+    if "os_version" in data:
+        device.os_version = data["os_version"]
+    if "client_version" in data:
+        device.client_version = data["client_version"]
+    device.public_key = data["public_key"]
+    device.resources = resources
+    device.rotation_required = False
+    if profile_changed:
+        device.profile_revision = device.profile_revision + 1
+    db.session.flush()
+
+    touched = set()
+    if key_changed or resources_changed or gateway_changed:
+        touched.add(gateway.id)
+    if gateway_changed and old_gateway is not None:
+        touched.add(old_gateway.id)
+    provisioning.bump_gateways(touched)
+    provisioning.record_device_event(
+        "device.reenroll",
+        device,
+        user,
+        {
+            "gateway_id": gateway.id,
+            "vpn_ip": device.vpn_ip,
+            "key_changed": key_changed,
+            "gateway_changed": gateway_changed,
+        },
+    )
+    return EnrollResult(device, False, profiles.build_profile(device, gateway))

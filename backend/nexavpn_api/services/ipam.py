@@ -1,0 +1,190 @@
+"""VPN address allocation: one lease row per device, by host offset in its gateway's pools.
+
+A device at offset ``k`` gets ``vpn_cidr + k`` and, when the gateway has an IPv6 pool,
+``vpn_cidr6 + k``. The gateway's own address is the first usable host of each pool, so device
+offsets start after it and stop before the IPv4 broadcast address. The ``ip_leases`` primary
+key (gateway_id, offset) makes a double allocation impossible; the lowest free offset is found
+with index-backed SQL (never by loading devices into Python):
+
+* dense fast path: ``count(*)`` and ``max(offset)`` of the gateway's leases; when they show no
+  hole, the answer is ``max + 1`` (one index-only count plus one index seek);
+* otherwise a gap query over the leases ordered by offset finds the first hole.
+
+Concurrency: on PostgreSQL the caller's transaction locks the gateway row (``SELECT … FOR
+UPDATE``) before allocating, so allocations on one gateway queue instead of colliding; the
+primary key is the second line of defence (a violation fails the transaction, which the
+enrollment engine retries). On SQLite every write transaction already holds the database
+write lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import aliased
+
+from nexavpn_shared.netaddr import PoolLayout, pool_layout
+
+from ..extensions import db
+from ..models import Gateway, IpLease
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class GatewayPools:
+    """The offsets a gateway may hand to devices, and the pools they map into."""
+
+    v4: PoolLayout
+    v6: PoolLayout | None
+    first: int
+    last: int
+
+    @property
+    def capacity(self) -> int:
+        """How many devices fit (0 when the pools leave no device address)."""
+        return max(0, self.last - self.first + 1)
+
+    def addresses(self, offset: int) -> tuple[str, str | None]:
+        """The bare IPv4 (and IPv6) address at ``offset``."""
+        v6 = self.v6.address_at(offset) if self.v6 is not None else None
+        return self.v4.address_at(offset), v6
+
+    def interfaces(self, offset: int) -> list[str]:
+        """The device's interface addresses: ``a.b.c.d/32`` (and ``x::y/128``)."""
+        out = [self.v4.device_interface(offset)]
+        if self.v6 is not None:
+            out.append(self.v6.device_interface(offset))
+        return out
+
+    def gateway_interface(self) -> tuple[str, str | None]:
+        """The gateway's own interface addresses with the pools' prefixes."""
+        return (
+            self.v4.gateway_interface,
+            self.v6.gateway_interface if self.v6 is not None else None,
+        )
+
+
+@lru_cache(maxsize=1024)
+def _pools(vpn_cidr: str, vpn_cidr6: str | None) -> GatewayPools:
+    v4 = pool_layout(vpn_cidr, "vpn_cidr")
+    v6 = pool_layout(vpn_cidr6, "vpn_cidr6") if vpn_cidr6 else None
+    first, last = v4.first_device_offset, v4.last_device_offset
+    if v6 is not None:
+        first = max(first, v6.first_device_offset)
+        last = min(last, v6.last_device_offset)
+    return GatewayPools(v4=v4, v6=v6, first=first, last=last)
+
+
+def pools_of(gateway: Gateway) -> GatewayPools:
+    """The pools of ``gateway`` (cached per CIDR pair; layouts are pure values)."""
+    return _pools(gateway.vpn_cidr, gateway.vpn_cidr6 or None)
+
+
+def lease_count(gateway_id: int) -> int:
+    """Addresses in use on a gateway (an index-only count of its leases)."""
+    return db.session.execute(
+        select(func.count()).select_from(IpLease).where(IpLease.gateway_id == gateway_id)
+    ).scalar_one()
+
+
+def lowest_free_offset(
+    gateway_id: int, pools: GatewayPools, count_hint: int | None = None
+) -> int | None:
+    """The lowest device offset with no lease, or None when the pool is full.
+
+    ``count_hint`` is the gateway's lease count when the caller just read it (enrollment
+    does, to pick the least loaded gateway); then only an index seek for ``max(offset)`` is
+    needed on the dense path. A stale hint can only make the answer ``max + 1`` instead of a
+    lower hole, which is still free (nothing lies above the maximum).
+    """
+    first, last = pools.first, pools.last
+    if last < first:
+        return None
+    in_range = (
+        IpLease.gateway_id == gateway_id,
+        IpLease.offset >= first,
+        IpLease.offset <= last,
+    )
+    if count_hint is None:
+        count, top = db.session.execute(
+            select(func.count(), func.max(IpLease.offset)).where(*in_range)
+        ).one()
+    else:
+        count = count_hint
+        top = db.session.execute(select(func.max(IpLease.offset)).where(*in_range)).scalar()
+    if not count or top is None:
+        return first
+    if top - first + 1 <= count:  # no hole below the highest lease
+        return top + 1 if top < last else _first_hole(gateway_id, pools)
+    return _first_hole(gateway_id, pools)
+
+
+def _first_hole(gateway_id: int, pools: GatewayPools) -> int | None:
+    """The lowest unleased offset below the highest lease (a gap query over the index)."""
+    first, last = pools.first, pools.last
+    in_range = (
+        IpLease.gateway_id == gateway_id,
+        IpLease.offset >= first,
+        IpLease.offset <= last,
+    )
+    taken = db.session.execute(
+        select(IpLease.offset).where(IpLease.gateway_id == gateway_id, IpLease.offset == first)
+    ).first()
+    if taken is None:
+        return first
+    nxt = aliased(IpLease)
+    gap = db.session.execute(
+        select(IpLease.offset + 1)
+        .where(
+            *in_range,
+            IpLease.offset < last,
+            ~exists().where(nxt.gateway_id == gateway_id, nxt.offset == IpLease.offset + 1),
+        )
+        .order_by(IpLease.offset)
+        .limit(1)
+    ).scalar()
+    return gap
+
+
+def is_postgres() -> bool:
+    """Row locks only matter on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def lock_gateway(gateway_id: int) -> None:
+    """Serialise allocations on one gateway (row lock on PostgreSQL; nothing to do on SQLite)."""
+    if is_postgres():
+        db.session.execute(select(Gateway.id).where(Gateway.id == gateway_id).with_for_update())
+
+
+def add_lease(gateway_id: int, offset: int, device_id: int) -> None:
+    """Record the lease (the primary key refuses a second holder of the offset)."""
+    db.session.add(IpLease(gateway_id=gateway_id, offset=offset, device_id=device_id))
+
+
+def allocate(gateway: Gateway, device_id: int) -> int | None:
+    """Lease the lowest free offset of ``gateway`` to ``device_id``; None when the pool is full.
+
+    The caller holds the gateway lock (:func:`lock_gateway`) and commits; a unique violation
+    (only possible if someone allocates without the lock) fails the caller's transaction,
+    which the enrollment engine retries as a whole.
+    """
+    offset = lowest_free_offset(gateway.id, pools_of(gateway))
+    if offset is not None:
+        add_lease(gateway.id, offset, device_id)
+    return offset
+
+
+def lease_of(device_id: int) -> IpLease | None:
+    """The device's current lease, if any."""
+    return db.session.execute(
+        select(IpLease).where(IpLease.device_id == device_id)
+    ).scalar_one_or_none()
+
+
+def release(device_id: int) -> None:
+    """Return the device's addresses to its pool (at once: the lease row goes)."""
+    db.session.execute(delete(IpLease).where(IpLease.device_id == device_id))

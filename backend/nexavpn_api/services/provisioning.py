@@ -1,0 +1,203 @@
+"""Keep devices' profiles and gateways' desired state in step with policies, users and gateways.
+
+Other services call these after changing what a device may reach (policy create/edit/delete,
+group membership, user disable/delete, gateway endpoint/key/DNS/MTU). Every function works with
+queries over the affected rows only, adds to the caller's transaction and never commits; the
+agents' long-polls are woken after the caller's commit (see :mod:`.notify`).
+
+Lock order (PostgreSQL), shared with enrollment so concurrent writers queue instead of
+deadlocking: users (by id) → devices → gateways (by id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select, union, update
+from sqlalchemy.orm.util import identity_key
+
+from ..extensions import db
+from ..models import Device, Gateway, PolicyGroup, PolicyUser, User, UserGroup
+from ..models._types import utcnow
+from . import audit, ipam, notify
+from .policy_resolution import resources_for_users
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "active"
+REVOKED = "revoked"
+CHUNK = 500
+
+
+def _chunks(ids: list[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def user_ids_for_policy(policy_id: int) -> set[int]:
+    """Users the policy reaches now, directly or through a group (call before and after edits)."""
+    direct = select(PolicyUser.user_id).where(PolicyUser.policy_id == policy_id)
+    via_group = (
+        select(UserGroup.user_id)
+        .join(PolicyGroup, PolicyGroup.name == UserGroup.name)
+        .where(PolicyGroup.policy_id == policy_id)
+    )
+    return {int(u) for u in db.session.execute(union(direct, via_group)).scalars()}
+
+
+def lock_users(user_ids: Iterable[int]) -> None:
+    """Row-lock users in id order so concurrent recomputations for a user queue (PostgreSQL)."""
+    if not ipam.is_postgres():
+        return
+    ids = sorted({int(u) for u in user_ids})
+    for chunk in _chunks(ids):
+        db.session.execute(
+            select(User.id).where(User.id.in_(chunk)).order_by(User.id).with_for_update()
+        ).all()
+
+
+def bump_gateways(gateway_ids: Iterable[int | None]) -> None:
+    """Grow the revision of each gateway (in id order) and wake its agent after commit."""
+    ids = sorted({int(g) for g in gateway_ids if g is not None})
+    if not ids:
+        return
+    postgres = ipam.is_postgres()
+    for chunk in _chunks(ids):
+        if postgres:
+            db.session.execute(
+                select(Gateway.id)
+                .where(Gateway.id.in_(chunk))
+                .order_by(Gateway.id)
+                .with_for_update()
+            ).all()
+        db.session.execute(
+            update(Gateway)
+            .where(Gateway.id.in_(chunk))
+            .values(revision=Gateway.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
+    # Loaded gateway objects must not keep showing the old revision.
+    for gid in ids:
+        obj = db.session.identity_map.get(identity_key(Gateway, gid))
+        if obj is not None:
+            db.session.expire(obj, ["revision"])
+    notify.mark_changed(ids)
+
+
+def refresh_users(user_ids: Iterable[int]) -> None:
+    """Recompute the resources of these users' active devices.
+
+    Devices whose resolved destinations changed get the new list and a higher
+    ``profile_revision``; the gateways serving them get a higher revision and a wake-up.
+    """
+    ids = sorted({int(u) for u in user_ids})
+    if not ids:
+        return
+    lock_users(ids)
+    wanted = resources_for_users(ids)
+    by_resources: dict[str, list[int]] = defaultdict(list)
+    gateways: set[int] = set()
+    for chunk in _chunks(ids):
+        rows = db.session.execute(
+            select(Device.id, Device.user_id, Device.gateway_id, Device.resources).where(
+                Device.user_id.in_(chunk), Device.status == ACTIVE
+            )
+        ).all()
+        for dev_id, user_id, gateway_id, current in rows:
+            new = wanted[user_id]
+            if (current or []) != new:
+                by_resources[json.dumps(new, sort_keys=True)].append(dev_id)
+                if gateway_id is not None:
+                    gateways.add(gateway_id)
+    for encoded, dev_ids in by_resources.items():
+        new = json.loads(encoded)
+        for chunk in _chunks(sorted(dev_ids)):
+            db.session.execute(
+                update(Device)
+                .where(Device.id.in_(chunk))
+                .values(resources=new, profile_revision=Device.profile_revision + 1)
+                .execution_options(synchronize_session="fetch")
+            )
+    bump_gateways(gateways)
+
+
+def refresh_gateway(gateway_id: int) -> None:
+    """The gateway's endpoint, key, DNS or MTU changed: every active device's profile did too."""
+    db.session.execute(
+        update(Device)
+        .where(Device.gateway_id == gateway_id, Device.status == ACTIVE)
+        .values(profile_revision=Device.profile_revision + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    bump_gateways([gateway_id])
+
+
+def active_device_count(gateway_id: int) -> int:
+    """Active devices served by the gateway (its ``peer_count``)."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(Device)
+        .where(Device.gateway_id == gateway_id, Device.status == ACTIVE)
+    ).scalar_one()
+
+
+def record_device_event(
+    action: str, device: Device, actor: Any, details: dict[str, Any] | None = None
+) -> None:
+    """Audit a device action by a user, a gateway or the system (``actor=None``)."""
+    kwargs: dict[str, Any] = {
+        "target_type": "device",
+        "target_id": device.id,
+        "details": {"user_id": device.user_id, "name": device.name, **(details or {})},
+    }
+    if actor is None:
+        audit.record_by_system(action, **kwargs)
+    elif isinstance(actor, User):
+        audit.record_by_user(action, actor, **kwargs)
+    elif isinstance(actor, Gateway):
+        audit.record(action, actor_type="gateway", actor_id=actor.id, **kwargs)
+    else:
+        audit.record(action, actor_type="system", actor_id=getattr(actor, "id", None), **kwargs)
+
+
+def revoke_device(device: Device, *, actor: Any, reason: str | None = None) -> bool:
+    """Revoke one device: status, address back to the pool, peer off its gateway, audit.
+
+    Returns False (and does nothing) when the device was not active.
+    """
+    if device.status != ACTIVE:
+        return False
+    device.status = REVOKED
+    device.revoked_at = utcnow()
+    device.rotation_required = False
+    db.session.flush()
+    ipam.release(device.id)
+    bump_gateways([device.gateway_id])
+    details = {"gateway_id": device.gateway_id}
+    if reason:
+        details["reason"] = reason
+    record_device_event("device.revoke", device, actor, details)
+    return True
+
+
+def revoke_user_devices(user_id: int, *, actor: Any, reason: str = "user_revoked") -> int:
+    """Revoke every active device of a user (user disabled or deleted); returns how many."""
+    lock_users([user_id])
+    devices = (
+        db.session.execute(
+            select(Device)
+            .where(Device.user_id == user_id, Device.status == ACTIVE)
+            .order_by(Device.id)
+        )
+        .scalars()
+        .all()
+    )
+    count = 0
+    for device in devices:
+        count += revoke_device(device, actor=actor, reason=reason)
+    return count
+

@@ -1,0 +1,226 @@
+"""Sessions: login, token families, refresh rotation with reuse detection, logout, revocation.
+
+A login starts a token family (one ``TokenFamily`` row); every access and refresh token
+carries its id in the ``fam`` claim, and the row is the blocklist, so revoking it ends all
+the family's tokens at once in every server process. Only the family's newest refresh token
+may be spent; presenting an older one means it leaked, and the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, request
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import func, select, update
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import TokenFamily, User
+from ..models._types import utcnow
+from ..security import client_ip
+from . import audit, ratelimit
+from .passwords import hash_password, needs_rehash, verify_password
+
+log = logging.getLogger(__name__)
+
+TOKEN_TYPE = "Bearer"
+
+
+def _seconds(value: Any) -> int:
+    """A lifetime from the config (int seconds or timedelta) in seconds."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def access_lifetime() -> int:
+    """Access token lifetime in seconds (the login answer's ``expires_in``)."""
+    return _seconds(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+
+
+def refresh_lifetime() -> int:
+    """Refresh token (and idle session) lifetime in seconds."""
+    return _seconds(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+
+
+def _issue(user: User, family_id: str) -> tuple[str, str, str]:
+    """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
+    claims = {"fam": family_id}
+    refresh_jti = str(uuid.uuid4())
+    access = create_access_token(identity=user, additional_claims=claims)
+    refresh = create_refresh_token(identity=user, additional_claims={**claims, "jti": refresh_jti})
+    return access, refresh, refresh_jti
+
+
+def _pair(access: str, refresh: str) -> dict[str, Any]:
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": TOKEN_TYPE,
+        "expires_in": access_lifetime(),
+    }
+
+
+def _login_key(username: str) -> str:
+    """How a login attempt is keyed for lookup and rate limiting (usernames ignore case)."""
+    return username.strip().lower()[:64]
+
+
+def find_user_by_username(username: str) -> User | None:
+    """Case-insensitive lookup (usernames are unique regardless of case)."""
+    return db.session.execute(
+        select(User).where(func.lower(User.username) == _login_key(username))
+    ).scalar_one_or_none()
+
+
+def _failed(key: str, reason: str, user: User | None) -> None:
+    """Audit a failed attempt and commit it even though the request then fails."""
+    audit.record(
+        ratelimit.LOGIN_FAILED,
+        actor_type="user",
+        actor_id=user.id if user else None,
+        target_type="user" if user else None,
+        target_id=user.id if user else None,
+        details={"username": key, "reason": reason},
+    )
+    db.session.commit()
+
+
+def login(username: str, password: str) -> dict[str, Any]:
+    """Check the credentials and start a session; the answer of POST /auth/login.
+
+    Unknown users and wrong passwords take the same time and get the same 401; a disabled
+    user with the right password learns it is disabled (403), with a wrong one it does not.
+    """
+    key = _login_key(username)
+    wait = ratelimit.retry_after(key, client_ip())
+    if wait is not None:
+        _failed(key, ratelimit.REASON_RATE_LIMITED, None)
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many failed sign-in attempts; try again later.",
+            {"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
+
+    user = find_user_by_username(key)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok:
+        _failed(key, "unknown_user" if user is None else "bad_password", user)
+        raise ApiError(401, "invalid_credentials", "The username or password is incorrect.")
+    if user.disabled:
+        _failed(key, "disabled", user)
+        raise ApiError(403, "user_disabled", "This account is disabled.")
+
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    family = start_family(user)
+    access, refresh, jti = _issue(user, family.id)
+    family.current_refresh_jti = jti
+    audit.record_by_user(
+        ratelimit.LOGIN_OK,
+        user,
+        target_type="session",
+        target_id=family.id,
+        details={"username": key},
+    )
+    db.session.commit()
+    return {**_pair(access, refresh), "user": user}
+
+
+def start_family(user: User) -> TokenFamily:
+    """Add a new session row for ``user`` (the caller sets the refresh jti and commits)."""
+    now = utcnow()
+    family = TokenFamily(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        current_refresh_jti="",
+        generation=0,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(seconds=refresh_lifetime()),
+        ip=client_ip(),
+        user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
+    )
+    db.session.add(family)
+    return family
+
+
+def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
+    """Spend a (verified, unrevoked) refresh token: a new pair in the same family.
+
+    The swap is one conditional UPDATE, so of two racing refreshes with the same token exactly
+    one wins and the other counts as reuse, in any number of processes.
+    """
+    family_id = claims.get("fam")
+    jti = claims.get("jti")
+    access, refresh, new_jti = _issue(user, family_id)
+    now = utcnow()
+    result = db.session.execute(
+        update(TokenFamily)
+        .where(
+            TokenFamily.id == family_id,
+            TokenFamily.current_refresh_jti == jti,
+            TokenFamily.revoked_at.is_(None),
+        )
+        .values(
+            current_refresh_jti=new_jti,
+            generation=TokenFamily.generation + 1,
+            last_used_at=now,
+            expires_at=now + timedelta(seconds=refresh_lifetime()),
+        )
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        revoke_family(family_id, "reuse")
+        audit.record_by_user(
+            "auth.refresh_reuse",
+            user,
+            target_type="session",
+            target_id=family_id,
+            details={"reason": "spent refresh token presented; session revoked"},
+        )
+        db.session.commit()
+        log.warning("refresh token reuse: session %s of user %s revoked", family_id, user.id)
+        raise ApiError(401, "token_revoked", "This refresh token was already used; sign in again.")
+    db.session.commit()
+    return _pair(access, refresh)
+
+
+def revoke_family(family_id: str, reason: str) -> bool:
+    """End one session (all its tokens); True if it was live. The caller commits."""
+    result = db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason[:32])
+    )
+    return result.rowcount > 0
+
+
+def logout(user: User, family_id: str) -> None:
+    """End the caller's session only; the user's other sessions keep working."""
+    revoke_family(family_id, "logout")
+    audit.record_by_user("auth.logout", user, target_type="session", target_id=family_id)
+    db.session.commit()
+
+
+def revoke_all_sessions(
+    user_id: int, reason: str = "revoked", *, except_family: str | None = None
+) -> int:
+    """End every live session of a user (disable, password change, admin request).
+
+    Returns how many sessions ended. The caller commits (so it joins the caller's change).
+    """
+    stmt = (
+        update(TokenFamily)
+        .where(TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason[:32])
+    )
+    if except_family:
+        stmt = stmt.where(TokenFamily.id != except_family)
+    return db.session.execute(stmt).rowcount

@@ -1,0 +1,254 @@
+"""Users: admin CRUD, self-service edits, and the lock-out rules (last admin, yourself)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import ApiError, not_found, validation_error
+from ..extensions import db
+from ..models import Device, IpLease, PolicyUser, TokenFamily, User
+from ..pagination import paginate
+from . import audit
+from .passwords import hash_password, verify_password
+from .tokens import revoke_all_sessions
+
+log = logging.getLogger(__name__)
+
+SELF_EDITABLE = frozenset({"password", "current_password", "email"})
+ADMIN_ONLY = ("username", "role", "groups", "disabled")
+
+
+def _provisioning():
+    """The provisioning hooks (imported late: they import the device services)."""
+    from . import provisioning
+
+    return provisioning
+
+
+def get_user(user_id: int) -> User:
+    """A user by id, or 404."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise not_found("User")
+    return user
+
+
+def get_visible_user(caller: User, user_id: int) -> User:
+    """Admins see everyone; a user sees only itself (404 for others: existence stays hidden)."""
+    if not caller.is_admin and caller.id != user_id:
+        raise not_found("User")
+    return get_user(user_id)
+
+
+def list_users(args: dict[str, Any]) -> dict[str, Any]:
+    """One page of users, filtered by ``q`` (username/email substring), ``role``, ``disabled``."""
+    stmt = select(User).order_by(User.id)
+    q = (args.get("q") or "").strip().lower()
+    if q:
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).contains(q, autoescape=True),
+                func.lower(func.coalesce(User.email, "")).contains(q, autoescape=True),
+            )
+        )
+    if args.get("role"):
+        stmt = stmt.where(User.role == args["role"])
+    if args.get("disabled") is not None:
+        stmt = stmt.where(User.disabled.is_(bool(args["disabled"])))
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+def _username_taken(username: str, *, exclude_id: int | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.username) == username.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
+def _conflict_username() -> ApiError:
+    return ApiError(
+        409, "conflict", "A user with this username already exists.", {"username": ["taken"]}
+    )
+
+
+def _enabled_admins(exclude_id: int | None = None) -> int:
+    stmt = (
+        select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.execute(stmt).scalar_one()
+
+
+def _commit_or_conflict() -> None:
+    """Commit; a unique-constraint race (two creates of one username) becomes a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _conflict_username() from None
+
+
+def create_user(actor: User, data: dict[str, Any]) -> User:
+    """Create a user (admin)."""
+    if _username_taken(data["username"]):
+        raise _conflict_username()
+    user = User(
+        username=data["username"],
+        email=data.get("email"),
+        role=data.get("role", "user"),
+        disabled=bool(data.get("disabled", False)),
+    )
+    user.password_hash = hash_password(data["password"])
+    user.groups = data.get("groups") or []
+    db.session.add(user)
+    db.session.flush()
+    audit.record_by_user(
+        "user.create",
+        actor,
+        target_type="user",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "role": user.role,
+            "groups": user.groups,
+            "disabled": user.disabled,
+        },
+    )
+    _commit_or_conflict()
+    return user
+
+
+def _check_self_service(actor: User, user: User, data: dict[str, Any]) -> None:
+    """A non-admin editing itself may change password and email only (403 otherwise)."""
+    if actor.is_admin:
+        return
+    changed = [f for f in ADMIN_ONLY if f in data and data[f] != getattr(user, f)]
+    if changed:
+        raise ApiError(
+            403,
+            "forbidden",
+            "Only an administrator may change these fields.",
+            {f: ["admin only"] for f in changed},
+        )
+
+
+def update_user(
+    actor: User, user: User, data: dict[str, Any], *, actor_family: str | None = None
+) -> User:
+    """Apply a PATCH. Disabling ends the user's sessions and revokes its devices at once.
+
+    Changing your own password needs ``current_password`` and ends your other sessions;
+    an admin setting another user's password ends all of that user's sessions.
+    """
+    _check_self_service(actor, user, data)
+    is_self = actor.id == user.id
+    changed: list[str] = []
+    if "current_password" in data and "password" not in data:
+        raise validation_error({"current_password": ["only together with password"]})
+
+    if "username" in data and data["username"] != user.username:
+        if _username_taken(data["username"], exclude_id=user.id):
+            raise _conflict_username()
+        user.username = data["username"]
+        changed.append("username")
+
+    if "email" in data and data["email"] != user.email:
+        user.email = data["email"]
+        changed.append("email")
+
+    demoting = "role" in data and data["role"] != user.role
+    disabling = data.get("disabled") is True and not user.disabled
+    if disabling and is_self:
+        raise ApiError(409, "conflict", "You cannot disable yourself.", {"disabled": ["self"]})
+    if (
+        (demoting or disabling)
+        and user.role == "admin"
+        and not user.disabled
+        and _enabled_admins(exclude_id=user.id) == 0
+    ):
+        field = "disabled" if disabling else "role"
+        raise ApiError(
+            409, "conflict", "The last enabled administrator must stay.", {field: ["last admin"]}
+        )
+    if demoting:
+        user.role = data["role"]
+        changed.append("role")
+
+    groups_changed = "groups" in data and sorted(set(data["groups"])) != user.groups
+    if groups_changed:
+        user.groups = data["groups"]
+        changed.append("groups")
+
+    if "password" in data:
+        if is_self:
+            current = data.get("current_password")
+            if not current or not verify_password(user.password_hash, current):
+                raise validation_error(
+                    {"current_password": ["the current password is required and must match"]}
+                )
+            revoke_all_sessions(user.id, "password_change", except_family=actor_family)
+        else:
+            revoke_all_sessions(user.id, "password_change")
+        user.password_hash = hash_password(data["password"])
+        changed.append("password")
+
+    if "disabled" in data and data["disabled"] != user.disabled:
+        user.disabled = data["disabled"]
+        changed.append("disabled")
+
+    db.session.flush()
+    if disabling:
+        revoke_all_sessions(user.id, "user_disabled")
+        _provisioning().revoke_user_devices(user.id, actor=actor, reason="user_disabled")
+    if groups_changed and not user.disabled:
+        _provisioning().refresh_users([user.id])
+
+    if changed:
+        details: dict[str, Any] = {"changed": changed}
+        for f in ("username", "email", "role", "groups", "disabled"):
+            if f in changed:
+                details[f] = getattr(user, f)
+        audit.record_by_user(
+            "user.update", actor, target_type="user", target_id=user.id, details=details
+        )
+    _commit_or_conflict()
+    return user
+
+
+def delete_user(actor: User, user: User) -> None:
+    """Delete a user: its devices are revoked first (peers leave their gateways), then removed.
+
+    Audit rows keep ids as strings, so the trail stays readable after the rows are gone.
+    """
+    if actor.id == user.id:
+        raise ApiError(409, "conflict", "You cannot delete yourself.")
+    if user.role == "admin" and not user.disabled and _enabled_admins(exclude_id=user.id) == 0:
+        raise ApiError(409, "conflict", "The last enabled administrator must stay.")
+    user_id, username = user.id, user.username
+    revoked = _provisioning().revoke_user_devices(user_id, actor=actor, reason="user_deleted")
+    device_ids = select(Device.id).where(Device.user_id == user_id)
+    deleted_devices = db.session.execute(
+        select(func.count()).select_from(Device).where(Device.user_id == user_id)
+    ).scalar_one()
+    db.session.execute(delete(IpLease).where(IpLease.device_id.in_(device_ids)))
+    db.session.execute(delete(Device).where(Device.user_id == user_id))
+    db.session.execute(delete(TokenFamily).where(TokenFamily.user_id == user_id))
+    db.session.execute(delete(PolicyUser).where(PolicyUser.user_id == user_id))
+    db.session.delete(user)
+    audit.record_by_user(
+        "user.delete",
+        actor,
+        target_type="user",
+        target_id=user_id,
+        details={
+            "username": username,
+            "devices_revoked": revoked,
+            "devices_deleted": deleted_devices,
+        },
+    )
+    db.session.commit()
