@@ -498,6 +498,10 @@ def _assert_no_private_key_sent(clients: Sequence[Client]) -> None:
             for form in {key, quote(key, safe=""), key.replace("+", "-").replace("/", "_")}:
                 assert form not in sent
         assert "private_key" not in sent.lower().replace("__nexavpn_private_key__", "")
+        # Nor on a command line (``ps`` shows those): the tunnel gets the key through stdin.
+        argv_text = "\n".join(" ".join(a) for a in c.runner.argvs)
+        assert any(a[:2] == ["wg", "setconf"] for a in c.runner.argvs)
+        assert not any(key in argv_text for key in c.private_keys)
 
 
 def _probe(w: World, c: Client, host: str, max_s: float) -> subprocess.Popen:
