@@ -4,7 +4,7 @@
 set -euo pipefail
 
 want=(wireguard-tools wireguard-go nftables iproute2 iputils-ping gnome-keyring dbus dbus-x11
-      libsecret-tools postgresql xvfb openssl ca-certificates
+      libsecret-tools postgresql xvfb fonts-dejavu-core openssl ca-certificates
       libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
       libxcb-render-util0 libxcb-image0 libglib2.0-0 qrencode nginx shellcheck

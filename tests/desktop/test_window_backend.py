@@ -181,7 +181,7 @@ def test_untrusted_self_signed_server_shows_fingerprint_and_trust_flow(
     text = wait_sign_in_error(qtbot, window)
     assert text == messages.MESSAGES[errors.CertificateUntrusted]
     assert view.trust_box.isVisible()
-    shown = view.fingerprint_label.text()
+    shown = view.fingerprint_label.text().replace("\n", "")
     assert ":" in shown and shown.replace(":", "").lower() == sha256
     assert view.password_edit.text() == TEST_PASSWORD
     assert client.status().logged_in is False
@@ -192,7 +192,7 @@ def test_untrusted_self_signed_server_shows_fingerprint_and_trust_flow(
     status = client.status()
     assert status.trust == "pinned" and status.enrolled
     click(qtbot, window.connected.settings_button)
-    assert window.settings_view.cert_fp_value.text() == shown
+    assert window.settings_view.cert_fp_value.text().replace("\n", "") == shown
     assert "Pinned" in window.settings_view.trust_value.text()
 
 
@@ -204,7 +204,7 @@ def test_reachability_check_offers_trust_before_sign_in(qtbot, served_self_signe
     fill_sign_in(qtbot, window, srv.url, "alice", "")
     # The check runs by itself shortly after typing stops.
     qtbot.waitUntil(lambda: view.trust_box.isVisible(), timeout=10000)
-    assert view.fingerprint_label.text().replace(":", "").lower() == sha256
+    assert view.fingerprint_label.text().replace(":", "").replace("\n", "").lower() == sha256
     assert window.stack.currentWidget() is view
     click(qtbot, view.trust_button)
     qtbot.waitUntil(lambda: window.tasks.idle and not view.trust_box.isVisible(),
@@ -304,3 +304,45 @@ def test_handoff_backend_shows_note_qr_and_open_action(qtbot, served, alice, gat
     else:
         assert "No WireGuard app was found" in view.message_label.text()
     assert not window.tray.connect_action.isEnabled()
+
+
+def test_server_gone_shows_offline_since_and_keeps_the_profile(qtbot, served, alice, gateway,
+                                                               make_client, make_window):
+    srv, ca_file = served
+    window = make_window(make_client(ca_file=ca_file, timeout=(2.0, 3.0)))
+    sign_in(qtbot, window, srv.url, "alice", TEST_PASSWORD)
+    wait_view(qtbot, window, window.connected)
+    view = window.connected
+    assert not view.offline_label.isVisible()
+    srv.close()
+    click(qtbot, view.sync_button)
+    qtbot.waitUntil(lambda: window.tasks.idle and view.offline_label.isVisible(), timeout=15000)
+    assert view.offline_label.text().startswith("Offline since ")
+    assert "last profile is kept" in view.offline_label.text()
+    assert window.stack.currentWidget() is view
+    assert view.ip_value.text().startswith("10.8.0.")
+    assert view.resources_table.rowCount() == 2
+    # Connecting still works from the kept profile (no network call).
+    click(qtbot, view.connect_button)
+    qtbot.waitUntil(lambda: view.state == "connected" and window.tasks.idle, timeout=10000)
+
+
+def test_sessions_ended_by_admin_send_the_user_back_to_sign_in(qtbot, served, api, alice,
+                                                               gateway, make_client,
+                                                               make_window):
+    srv, ca_file = served
+    client = make_client(ca_file=ca_file)
+    window = make_window(client)
+    sign_in(qtbot, window, srv.url, "alice", TEST_PASSWORD)
+    wait_view(qtbot, window, window.connected)
+    device_id = client.status().device_id
+    r = api.client.post(f"/api/v1/devices/{device_id}/revoke", headers=_admin(api),
+                        json={"revoke_sessions": True})
+    assert r.status_code == 200, r.get_json()
+    click(qtbot, window.connected.sync_button)
+    # The access token is dead and so is the refresh token: the core says the session ended.
+    wait_view(qtbot, window, window.signin, timeout=15000)
+    assert window.signin.error_label.text() == messages.MESSAGES[errors.SessionExpired]
+    assert window.signin.url_edit.text() == srv.url
+    assert window.state == "signed_out"
+    assert not window.sync_timer.isActive()

@@ -1,0 +1,86 @@
+"""Enrolling: the steps of signing in and registering this computer, ticked off as they pass.
+
+The core reports plain ``progress(step, fraction)`` texts; :func:`step_index` maps them onto
+the four steps a user cares about.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from .common import title_label
+
+STEPS: list[tuple[str, tuple[str, ...]]] = [
+    ("Signing in", ("checking", "signing in", "signed in")),
+    ("Creating this device's keys", ("preparing device identity", "generating keys")),
+    ("Registering the device with the server", ("registering this device",)),
+    ("Storing the profile securely", ("saving the profile", "device registered")),
+    ("Registering the VPN tunnel", ("preparing the tunnel", "applying the new profile")),
+]
+
+
+def step_index(text: str) -> int | None:
+    """Which of :data:`STEPS` a core progress text belongs to (None if none)."""
+    low = text.strip().lower()
+    for i, (_label, prefixes) in enumerate(STEPS):
+        if any(low.startswith(p) for p in prefixes):
+            return i
+    return None
+
+
+class EnrollingView(QWidget):
+    """Progress through sign-in, keys, enrollment, storage and tunnel registration."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.step_labels = [QLabel(self) for _ in STEPS]
+        self.detail_label = QLabel(self)
+        self.detail_label.setWordWrap(True)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, 100)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title_label("Setting up this computer", self))
+        for label in self.step_labels:
+            layout.addWidget(label)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.detail_label)
+        layout.addStretch(1)
+        self.current = -1
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the first step."""
+        self.current = -1
+        self._render()
+        self.progress_bar.setValue(0)
+        self.detail_label.clear()
+
+    def on_progress(self, text: str, fraction: float | None) -> None:
+        """A core progress report: advance (never go back) and show the detail."""
+        idx = step_index(text)
+        if idx is not None and idx > self.current:
+            self.current = idx
+        self.detail_label.setText(text)
+        overall = (max(self.current, 0) + (fraction if fraction is not None else 0.0)) / len(
+            STEPS
+        )
+        self.progress_bar.setValue(max(self.progress_bar.value(), int(overall * 100)))
+        self._render()
+
+    def finish(self) -> None:
+        """Every step done."""
+        self.current = len(STEPS)
+        self.progress_bar.setValue(100)
+        self._render()
+
+    def _render(self) -> None:
+        for i, ((text, _p), label) in enumerate(zip(STEPS, self.step_labels, strict=True)):
+            if i < self.current:
+                label.setText(f"✓  {text}")
+                label.setStyleSheet("color: #1e7e34;")
+            elif i == self.current:
+                label.setText(f"➜  <b>{text}…</b>")
+                label.setStyleSheet("")
+            else:
+                label.setText(f"○  {text}")
+                label.setStyleSheet("color: #7a7a7a;")

@@ -1,0 +1,275 @@
+"""Sign-in: server address (validated as typed, checked for reachability), user, password.
+
+The view does no work itself: it validates the address with the core's pure URL rule and
+emits ``check_requested`` / ``sign_in_requested`` / ``trust_requested``; the window runs the
+calls on worker threads and feeds the outcome back through the ``show_*`` methods.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nexavpn_client import errors
+from nexavpn_client.app import ServerCheck
+from nexavpn_client.tls import normalize_server_url
+
+from ..messages import message_for
+from .common import (
+    NOTE_STYLE,
+    message_label,
+    mono_font,
+    show_message,
+    split_fingerprint,
+    title_label,
+)
+
+CHECK_DELAY_MS = 700
+
+
+class SignInView(QWidget):
+    """The first screen: where the user says which server and who they are."""
+
+    check_requested = Signal(str)
+    sign_in_requested = Signal(str, str, str)
+    trust_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._busy = False
+        self._normalized: str | None = None
+        self._trust_url: str | None = None
+        self._trust_fp: str | None = None
+
+        self.url_edit = QLineEdit(self)
+        self.url_edit.setPlaceholderText("https://vpn.example.com")
+        self.url_edit.setAccessibleName("Server address")
+        self.url_hint = message_label(self)
+        self.check_label = message_label(self)
+
+        self.username_edit = QLineEdit(self)
+        self.username_edit.setAccessibleName("User name")
+        self.password_edit = QLineEdit(self)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setAccessibleName("Password")
+
+        self.sign_in_button = QPushButton("Sign in", self)
+        self.sign_in_button.setDefault(True)
+        self.sign_in_button.setEnabled(False)
+        self.error_label = message_label(self)
+
+        # Trust box: shown for a certificate this computer does not trust.
+        self.trust_box = QFrame(self)
+        self.trust_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.trust_box.setStyleSheet(NOTE_STYLE)
+        self.trust_text = QLabel(self.trust_box)
+        self.trust_text.setWordWrap(True)
+        self.fingerprint_label = QLabel(self.trust_box)
+        self.fingerprint_label.setFont(mono_font())
+        self.fingerprint_label.setWordWrap(True)
+        self.fingerprint_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.trust_button = QPushButton("The fingerprints match — trust this server",
+                                        self.trust_box)
+        self.trust_cancel_button = QPushButton("Cancel", self.trust_box)
+        tb = QVBoxLayout(self.trust_box)
+        tb.addWidget(self.trust_text)
+        tb.addWidget(self.fingerprint_label)
+        row = QHBoxLayout()
+        row.addWidget(self.trust_button)
+        row.addWidget(self.trust_cancel_button)
+        row.addStretch(1)
+        tb.addLayout(row)
+        self.trust_box.setVisible(False)
+
+        url_box = QVBoxLayout()
+        url_box.setSpacing(2)
+        url_box.addWidget(self.url_edit)
+        url_box.addWidget(self.url_hint)
+        url_box.addWidget(self.check_label)
+        form = QFormLayout()
+        form.addRow("Server address", url_box)
+        form.addRow("User name", self.username_edit)
+        form.addRow("Password", self.password_edit)
+
+        intro = QLabel("Sign in with the account your administrator gave you. This computer "
+                       "is then registered as one of your VPN devices.", self)
+        intro.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title_label("Sign in to NexaVPN", self))
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.trust_box)
+        layout.addWidget(self.error_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.sign_in_button)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self._emit_check)
+
+        self.url_edit.textChanged.connect(self._url_changed)
+        self.url_edit.editingFinished.connect(self._url_finished)
+        self.username_edit.textChanged.connect(self._update_button)
+        self.password_edit.textChanged.connect(self._update_button)
+        self.sign_in_button.clicked.connect(self._submit)
+        self.password_edit.returnPressed.connect(self._submit)
+        self.trust_button.clicked.connect(self._trust)
+        self.trust_cancel_button.clicked.connect(self.hide_trust)
+
+    # -- input ------------------------------------------------------------------------------
+
+    @property
+    def normalized_url(self) -> str | None:
+        """The address as the core will use it, or None while it is not valid."""
+        return self._normalized
+
+    def set_server(self, url: str | None, username: str | None = None) -> None:
+        """Pre-fill the remembered server (and user)."""
+        if url:
+            self.url_edit.setText(url)
+        if username:
+            self.username_edit.setText(username)
+
+    def _url_changed(self, text: str) -> None:
+        self.hide_trust()
+        show_message(self.check_label, "")
+        if not text.strip():
+            self._normalized = None
+            show_message(self.url_hint, "")
+        else:
+            try:
+                self._normalized = normalize_server_url(text)
+            except errors.ClientError as exc:
+                self._normalized = None
+                show_message(self.url_hint, message_for(exc), error=True)
+            else:
+                show_message(self.url_hint, "")
+        if self._normalized:
+            self._check_timer.start()
+        else:
+            self._check_timer.stop()
+        self._update_button()
+
+    def _url_finished(self) -> None:
+        if self._normalized and self._check_timer.isActive():
+            self._check_timer.stop()
+            self._emit_check()
+
+    def _emit_check(self) -> None:
+        if self._normalized:
+            show_message(self.check_label, "Checking the server…")
+            self.check_requested.emit(self._normalized)
+
+    def _update_button(self) -> None:
+        ready = bool(
+            self._normalized
+            and self.username_edit.text().strip()
+            and self.password_edit.text()
+            and not self._busy
+        )
+        self.sign_in_button.setEnabled(ready)
+
+    def credentials_ready(self) -> bool:
+        """True when the form holds everything needed to sign in."""
+        return bool(self._normalized and self.username_edit.text().strip()
+                    and self.password_edit.text())
+
+    def credentials(self) -> tuple[str, str, str] | None:
+        """(server URL, user name, password) when the form is complete, else None."""
+        if not self.credentials_ready():
+            return None
+        assert self._normalized is not None
+        return self._normalized, self.username_edit.text().strip(), self.password_edit.text()
+
+    def _submit(self) -> None:
+        form = None if self._busy else self.credentials()
+        if form is None:
+            return
+        show_message(self.error_label, "")
+        self.sign_in_requested.emit(*form)
+
+    def _trust(self) -> None:
+        if self._trust_url and self._trust_fp and not self._busy:
+            self.trust_requested.emit(self._trust_url, self._trust_fp)
+
+    # -- feedback ---------------------------------------------------------------------------
+
+    def set_busy(self, busy: bool) -> None:
+        """While a call runs the form cannot be sent again."""
+        self._busy = busy
+        for w in (self.url_edit, self.username_edit, self.password_edit, self.trust_button):
+            w.setEnabled(not busy)
+        self._update_button()
+
+    def show_check_result(self, check: ServerCheck) -> None:
+        """The reachability check answered (for the address still in the field)."""
+        if check.url != self._normalized:
+            return  # the user typed on; a newer check follows
+        if check.trusted:
+            how = {"pinned": "trusted by its fingerprint", "ca_file": "trusted by your CA file"}
+            extra = how.get(check.trust_mode or "", "certificate valid")
+            version = f" (version {check.version})" if check.version else ""
+            show_message(self.check_label, f"✓ NexaVPN server reachable{version}, {extra}.",
+                         ok=True)
+            self.hide_trust()
+        else:
+            show_message(self.check_label, "The server answers, but its certificate is not "
+                         "trusted by this computer.", error=True)
+            self.show_trust(check.url, check.fingerprint or "", changed=False)
+
+    def show_check_error(self, url: str, text: str) -> None:
+        """The reachability check failed: say why under the address."""
+        if url == self._normalized:
+            show_message(self.check_label, text, error=True)
+
+    def show_error(self, text: str, *, clear_password: bool) -> None:
+        """A sign-in failure; only a wrong password empties the password field."""
+        show_message(self.error_label, text, error=True)
+        if clear_password:
+            self.password_edit.clear()
+            self.password_edit.setFocus()
+
+    def show_info(self, text: str) -> None:
+        """A neutral note above the button (e.g. after signing out)."""
+        show_message(self.error_label, text)
+
+    def show_trust(self, url: str, fingerprint: str, *, changed: bool) -> None:
+        """Ask the user to compare and explicitly trust the certificate's fingerprint."""
+        if not fingerprint:
+            return
+        self._trust_url, self._trust_fp = url, fingerprint
+        if changed:
+            text = ("<b>The server's certificate changed.</b> It is not the one you trusted "
+                    "before. Trust the new one only if your administrator confirms this "
+                    "SHA-256 fingerprint:")
+        else:
+            text = ("<b>This server uses a certificate your computer does not know</b> "
+                    "(for example a self-signed one). Compare this SHA-256 fingerprint with "
+                    "the one your administrator gave you:")
+        self.trust_text.setText(text)
+        self.fingerprint_label.setText(split_fingerprint(fingerprint) or "")
+        self.trust_box.setVisible(True)
+
+    def hide_trust(self) -> None:
+        """Forget a pending trust question."""
+        self._trust_url = self._trust_fp = None
+        self.trust_box.setVisible(False)
+
+    def clear_password(self) -> None:
+        """Signed in: the password is not kept anywhere, the field included."""
+        self.password_edit.clear()

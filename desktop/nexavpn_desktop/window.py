@@ -1,0 +1,460 @@
+"""The main window: routes between the views and runs every core call through :class:`Tasks`.
+
+Nothing here talks to the network, the keyring or a subprocess: the job functions at the top
+call :class:`~nexavpn_client.app.ClientApp` and run on pool threads; their results come back
+as queued signals and only then touch widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QStackedWidget, QWidget
+
+from nexavpn_client import errors
+from nexavpn_client.app import ClientApp, Status, SyncResult
+
+from .icons import state_icon
+from .messages import clears_password, fingerprint_of
+from .views import ConnectedView, EnrollingView, RevokedView, SettingsView, SignInView
+from .workers import Tasks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYNC_SECONDS = 60.0
+DEFAULT_STATUS_SECONDS = 5.0
+_SETTINGS_URL = "server/url"
+_SETTINGS_USER = "server/username"
+_SETTINGS_FP = "server/fingerprint"
+
+
+# ---------------------------------------------------------------- jobs (run on pool threads)
+
+
+def sign_in_job(client: ClientApp, url: str, username: str, password: str) -> Status:
+    """Sign in, register this computer, pick the tunnel backend; the resulting status."""
+    client.login(url, username, password)
+    client.enroll()
+    report = client.progress
+    if report is not None:
+        report("Preparing the tunnel", 0.5)
+    backend = client.backend()
+    if report is not None:
+        report(f"Preparing the tunnel ({backend.name})", 1.0)
+    return client.status()
+
+
+def reenroll_job(client: ClientApp) -> Status:
+    """Register a revoked computer again (a new device record on the server)."""
+    client.enroll()
+    return client.status()
+
+
+def connect_job(client: ClientApp) -> Status:
+    """Bring the tunnel up, then report the whole status."""
+    client.connect()
+    return client.status()
+
+
+def disconnect_job(client: ClientApp) -> Status:
+    """Bring the tunnel down, then report the whole status."""
+    client.disconnect()
+    return client.status()
+
+
+def sync_job(client: ClientApp) -> tuple[SyncResult, Status]:
+    """Fetch profile changes (revocation raises), then report the whole status."""
+    result = client.sync()
+    return result, client.status()
+
+
+# ---------------------------------------------------------------- the window
+
+
+class MainWindow(QMainWindow):
+    """One window, five views in a stack, a busy indicator in the status bar."""
+
+    #: ``connected``/``connecting``/``disconnected``/``handed_off``/``revoked``/``signed_out``.
+    state_changed = Signal(str)
+
+    def __init__(
+        self,
+        client: ClientApp,
+        *,
+        settings: QSettings | None = None,
+        log_dir: Path | None = None,
+        sync_interval: float = DEFAULT_SYNC_SECONDS,
+        status_interval: float = DEFAULT_STATUS_SECONDS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.settings = settings or QSettings("NexaVPN", "NexaVPN Desktop")
+        self.tasks = Tasks(self)
+        client.progress = self.tasks.report_progress
+        self.tray: Any = None  # set by the tray when one exists
+        self.status: Status | None = None
+        self.state = "signed_out"
+        self.server_version: str | None = None
+        self._quitting = False
+        self._told_about_tray = False
+
+        self.setWindowTitle("NexaVPN")
+        self.setWindowIcon(state_icon("signed_out"))
+        self.resize(560, 640)
+
+        self.signin = SignInView(self)
+        self.enrolling = EnrollingView(self)
+        self.connected = ConnectedView(self)
+        self.revoked = RevokedView(self)
+        self.settings_view = SettingsView(log_dir, self)
+        self.stack = QStackedWidget(self)
+        for view in (self.signin, self.enrolling, self.connected, self.revoked,
+                     self.settings_view):
+            self.stack.addWidget(view)
+        self.setCentralWidget(self.stack)
+
+        self.busy_bar = QProgressBar(self)
+        self.busy_bar.setRange(0, 0)  # indeterminate
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setVisible(False)
+        self.step_label = QLabel(self)
+        self.statusBar().addWidget(self.step_label, 1)
+        self.statusBar().addPermanentWidget(self.busy_bar)
+
+        self.sync_timer = QTimer(self)
+        self.sync_timer.setInterval(int(sync_interval * 1000))
+        self.sync_timer.timeout.connect(lambda: self.request_sync(background=True))
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(int(status_interval * 1000))
+        self.status_timer.timeout.connect(self._periodic_status)
+
+        self.tasks.busy_changed.connect(self._on_busy)
+        self.tasks.job_finished.connect(self._on_job_finished)
+        self.tasks.progress.connect(self._on_progress)
+        self.signin.check_requested.connect(self._check_server)
+        self.signin.sign_in_requested.connect(self._sign_in)
+        self.signin.trust_requested.connect(self._trust)
+        self.connected.connect_requested.connect(self.request_connect)
+        self.connected.disconnect_requested.connect(self.request_disconnect)
+        self.connected.sync_requested.connect(self.request_sync)
+        self.connected.open_in_wireguard_requested.connect(self._open_in_wireguard)
+        self.connected.settings_requested.connect(self.show_settings)
+        self.connected.sign_out_requested.connect(self.request_sign_out)
+        self.revoked.sign_out_requested.connect(self.request_sign_out)
+        self.revoked.reenroll_requested.connect(self._reenroll)
+        self.settings_view.back_requested.connect(self._settings_back)
+        self.settings_view.sign_out_requested.connect(self.request_sign_out)
+
+        self.signin.set_server(self.settings.value(_SETTINGS_URL, "", str) or None,
+                               self.settings.value(_SETTINGS_USER, "", str) or None)
+        self.stack.setCurrentWidget(self.signin)
+
+    # ------------------------------------------------------------ start and routing
+
+    def start(self) -> None:
+        """Read the local status (off the GUI thread) and open the right view."""
+        self.tasks.run("status", self.client.status, on_success=self._route,
+                       on_failure=self._status_failed)
+
+    def _status_failed(self, exc: BaseException, text: str) -> None:
+        self.show_sign_in(text, error=True)
+
+    def _route(self, status: Status) -> None:
+        """The view that fits the core's state."""
+        self.status = status
+        if status.revoked:
+            self.show_revoked()
+        elif status.logged_in and status.enrolled:
+            self.show_connected(status)
+        else:
+            self.show_sign_in(
+                "Sign in again to finish registering this computer."
+                if status.logged_in else "",
+                url=status.server,
+                username=status.user,
+            )
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.setWindowIcon(state_icon(state))
+            self.state_changed.emit(state)
+
+    def show_sign_in(self, text: str = "", *, error: bool = False, url: str | None = None,
+                     username: str | None = None) -> None:
+        """Back to the sign-in form (timers stopped)."""
+        self._stop_timers()
+        self.signin.set_server(url, username)
+        if error:
+            self.signin.show_error(text, clear_password=False)
+        else:
+            self.signin.show_info(text)
+        self.stack.setCurrentWidget(self.signin)
+        self._set_state("signed_out")
+
+    def show_connected(self, status: Status) -> None:
+        """The status view, with periodic sync and status refresh running."""
+        was_shown = self.stack.currentWidget() in (self.connected, self.settings_view)
+        self._apply_status(status)
+        if not was_shown:
+            self.stack.setCurrentWidget(self.connected)
+        if not self.sync_timer.isActive():
+            self.sync_timer.start()
+        if not self.status_timer.isActive():
+            self.status_timer.start()
+        if self.connected.is_handoff and not was_shown:
+            self.tasks.run("qr", self.client.config_qr_png, on_success=self.connected.set_qr,
+                           background=True)
+
+    def show_revoked(self) -> None:
+        """This device was revoked: the dead-end view (timers stopped)."""
+        self._stop_timers()
+        self.stack.setCurrentWidget(self.revoked)
+        self._set_state("revoked")
+
+    def show_settings(self) -> None:
+        """Settings & about."""
+        fp = self.settings.value(_SETTINGS_FP, "", str) or None
+        # The core's Status does not carry the device fingerprint yet; shown once it does.
+        device_fp = getattr(self.status, "device_fingerprint", None)
+        self.settings_view.set_info(self.status, server_fingerprint=fp,
+                                    server_version=self.server_version,
+                                    device_fingerprint=device_fp)
+        self.stack.setCurrentWidget(self.settings_view)
+
+    def _settings_back(self) -> None:
+        if self.status is not None and self.status.revoked:
+            self.stack.setCurrentWidget(self.revoked)
+        elif self.status is not None and self.status.enrolled:
+            self.stack.setCurrentWidget(self.connected)
+        else:
+            self.stack.setCurrentWidget(self.signin)
+
+    def _apply_status(self, status: Status) -> None:
+        self.status = status
+        self.connected.set_status(status)
+        self._set_state(status.connection if status.connection in (
+            "connected", "connecting", "handed_off") else "disconnected")
+
+    def _stop_timers(self) -> None:
+        self.sync_timer.stop()
+        self.status_timer.stop()
+
+    # ------------------------------------------------------------ busy + progress
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        if not busy:
+            self.step_label.clear()
+        self.signin.set_busy(busy)
+        self.connected.set_busy(busy)
+        self.revoked.set_busy(busy)
+
+    def _on_job_finished(self, _name: str) -> None:
+        if self.tasks.idle:
+            self.step_label.clear()
+
+    def _on_progress(self, text: str, fraction: object) -> None:
+        self.step_label.setText(text)
+        if self.stack.currentWidget() is self.enrolling:
+            self.enrolling.on_progress(text, fraction if isinstance(fraction, float) else None)
+
+    # ------------------------------------------------------------ sign-in
+
+    def _check_server(self, url: str) -> None:
+        def ok(check: Any) -> None:
+            self.server_version = check.version or self.server_version
+            if check.fingerprint:
+                self._remember_fingerprint(check.fingerprint)
+            self.signin.show_check_result(check)
+
+        def failed(exc: BaseException, text: str) -> None:
+            fp = fingerprint_of(exc)
+            if fp and url == self.signin.normalized_url:
+                self.signin.show_trust(url, fp, changed=isinstance(exc, errors.PinMismatch))
+            self.signin.show_check_error(url, text)
+
+        self.tasks.run("check", self.client.check_server, url, on_success=ok,
+                       on_failure=failed, background=True)
+
+    def _sign_in(self, url: str, username: str, password: str) -> None:
+        self.enrolling.reset()
+        self.stack.setCurrentWidget(self.enrolling)
+        self.settings.setValue(_SETTINGS_URL, url)
+        self.settings.setValue(_SETTINGS_USER, username)
+        self.tasks.run("sign-in", sign_in_job, self.client, url, username, password,
+                       on_success=self._signed_in, on_failure=self._sign_in_failed)
+
+    def _signed_in(self, status: Status) -> None:
+        self.enrolling.finish()
+        self.signin.clear_password()
+        self.signin.show_info("")
+        self.signin.hide_trust()
+        self._route(status)
+
+    def _sign_in_failed(self, exc: BaseException, text: str) -> None:
+        self.stack.setCurrentWidget(self.signin)
+        self._set_state("signed_out")
+        fp = fingerprint_of(exc)
+        url = self.signin.normalized_url
+        if fp and url:
+            self.signin.show_trust(url, fp, changed=isinstance(exc, errors.PinMismatch))
+        self.signin.show_error(text, clear_password=clears_password(exc))
+
+    def _trust(self, url: str, fingerprint: str) -> None:
+        def ok(check: Any) -> None:
+            self.server_version = check.version or self.server_version
+            self._remember_fingerprint(check.fingerprint or fingerprint)
+            self.signin.hide_trust()
+            self.signin.show_check_result(check)
+            form = self.signin.credentials()
+            if form is not None:  # the user had filled everything in: go on signing in
+                self._sign_in(*form)
+
+        def failed(exc: BaseException, text: str) -> None:
+            self.signin.show_error(text, clear_password=False)
+
+        self.tasks.run("trust", self.client.trust, url, fingerprint, on_success=ok,
+                       on_failure=failed)
+
+    def _remember_fingerprint(self, fingerprint: str) -> None:
+        self.settings.setValue(_SETTINGS_FP, fingerprint)
+
+    # ------------------------------------------------------------ connected actions
+
+    def request_connect(self) -> None:
+        """Connect (from the button or the tray)."""
+        if self.status is None or not self.status.enrolled or self.status.revoked:
+            return
+        if self.tasks.running("connect") or self.tasks.running("disconnect"):
+            return
+        self.connected.set_state("connecting")
+        self._set_state("connecting")
+        self.connected.show_message("")
+        self.tasks.run("connect", connect_job, self.client, on_success=self._apply_status,
+                       on_failure=self._action_failed)
+
+    def request_disconnect(self) -> None:
+        """Disconnect (from the button or the tray)."""
+        if self.status is None or not self.status.enrolled:
+            return
+        if self.tasks.running("connect") or self.tasks.running("disconnect"):
+            return
+        self.connected.set_state("disconnecting")
+        self.connected.show_message("")
+        self.tasks.run("disconnect", disconnect_job, self.client,
+                       on_success=self._apply_status, on_failure=self._action_failed)
+
+    def request_sync(self, background: bool = False) -> None:
+        """Sync now (button) or periodically (timer, ``background``)."""
+        if self.tasks.running("sync"):
+            return
+
+        def ok(out: tuple[SyncResult, Status]) -> None:
+            result, status = out
+            self._apply_status(status)
+            if not background or result.changed:
+                self.connected.show_message(result.message, error=result.offline)
+
+        self.tasks.run("sync", sync_job, self.client, on_success=ok,
+                       on_failure=self._action_failed, background=background)
+
+    def _periodic_status(self) -> None:
+        if self.stack.currentWidget() is not self.connected or self.tasks.running("status"):
+            return
+        if self.tasks.running("connect") or self.tasks.running("disconnect"):
+            return
+        self.tasks.run("status", self.client.status, on_success=self._apply_status,
+                       background=True)
+
+    def _open_in_wireguard(self) -> None:
+        self.tasks.run(
+            "open-in-wireguard",
+            self.client.open_in_wireguard_app,
+            on_success=lambda path: self.connected.show_message(
+                f"The profile was handed to the WireGuard app (saved as {path})."),
+            on_failure=self._action_failed,
+        )
+
+    def _reenroll(self) -> None:
+        self.tasks.run("reenroll", reenroll_job, self.client, on_success=self._route,
+                       on_failure=lambda exc, text: self.revoked.show_error(text))
+
+    def request_sign_out(self) -> None:
+        """Sign out: the core ends the session, removes the tunnel and the local secrets."""
+        self._stop_timers()
+
+        def done(result: Any) -> None:
+            note = "You are signed out."
+            if getattr(result, "problems", None):
+                note += " " + " ".join(result.problems)
+            self.status = None
+            self.show_sign_in(note)
+
+        def failed(exc: BaseException, text: str) -> None:
+            self.show_sign_in(f"Signing out did not finish: {text}", error=True)
+
+        self.tasks.run("sign-out", self.client.logout, on_success=done, on_failure=failed)
+
+    def _action_failed(self, exc: BaseException, text: str) -> None:
+        """Failures of connected-view actions; some change the whole view."""
+        if isinstance(exc, errors.DeviceRevoked):
+            self.tasks.run("status", self.client.status, on_success=self._route)
+            self.show_revoked()
+            return
+        if isinstance(exc, errors.SessionExpired | errors.NotLoggedIn):
+            self.show_sign_in(text, error=True)
+            return
+        if isinstance(exc, errors.NotEnrolled):
+            self.show_sign_in(text, error=True)
+            return
+        self.connected.show_message(text, error=True)
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        """Re-read the local status now (in the background)."""
+        self.tasks.run("status", self.client.status, on_success=self._apply_status,
+                       background=True)
+
+    # ------------------------------------------------------------ window life
+
+    def show_and_raise(self) -> None:
+        """Bring the window back (tray)."""
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_app(self) -> None:
+        """Really quit (tray's Quit): close the window and end the event loop."""
+        self._quitting = True
+        self.close()
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def shutdown(self, wait_ms: int = 10000) -> None:
+        """Stop timers and wait for running calls (each is bounded by the core's timeouts)."""
+        self._stop_timers()
+        if not self.tasks.wait(wait_ms):
+            log.warning("some background calls were still running at exit")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the window keeps the app in the tray (when there is one)."""
+        tray_up = self.tray is not None and self.tray.available
+        if tray_up and not self._quitting:
+            event.ignore()
+            self.hide()
+            if not self._told_about_tray:
+                self._told_about_tray = True
+                self.tray.notify("NexaVPN keeps running in the tray. Quit it from the tray "
+                                 "menu.")
+            return
+        self.shutdown()
+        event.accept()
