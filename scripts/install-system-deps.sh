@@ -8,7 +8,7 @@ want=(wireguard-tools wireguard-go nftables iproute2 iputils-ping gnome-keyring 
       libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
       libxcb-render-util0 libxcb-image0 libglib2.0-0 qrencode nginx shellcheck
-      python3-venv)
+      python3-venv libwayland-client0 libwayland-cursor0 libwayland-egl1 binutils)
 # The admin UI's end-to-end test drives Debian's Chromium (no browser downloads are possible);
 # always installed because .ci/run runs that test. NEXAVPN_WITH_BROWSER=0 skips it.
 if [ "${NEXAVPN_WITH_BROWSER:-1}" = "1" ]; then want+=(chromium chromium-driver); fi

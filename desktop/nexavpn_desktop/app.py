@@ -76,6 +76,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sync-interval", type=float, default=DEFAULT_SYNC_SECONDS,
                         help="seconds between profile syncs (default %(default)s)")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS",
+                        help="quit by itself after SECONDS and print what was shown "
+                             "(smoke test of a packaged build)")
     args, _qt_args = parser.parse_known_args(argv)
     return args
 
@@ -99,9 +102,38 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.minimized and tray is not None and tray.available):
         window.show()
     window.start()
+    if args.quit_after is not None:
+        _schedule_self_test(window, args.quit_after)
     code = qapp.exec()
     window.shutdown()
+    if args.quit_after is not None and code == 0 and not _SELF_TEST.get("ok"):
+        return 1
     return int(code)
+
+
+_SELF_TEST: dict[str, bool] = {}
+
+
+def _schedule_self_test(window: MainWindow, seconds: float) -> None:
+    """Why: a packaged build must prove that Qt, its platform plugin and the window all load.
+
+    After ``seconds`` it prints one line (window shown?, title, current view and state, Qt
+    platform) and quits; the exit code is 1 when neither the window nor the tray was shown.
+    """
+    from PySide6.QtCore import QTimer
+
+    def report() -> None:
+        qapp = QApplication.instance()
+        platform = qapp.platformName() if isinstance(qapp, QApplication) else "?"
+        shown = window.isVisible() or (window.tray is not None and window.tray.available)
+        _SELF_TEST["ok"] = bool(shown)
+        view = type(window.stack.currentWidget()).__name__
+        print(f"nexavpn-desktop self-test: visible={window.isVisible()} "
+              f"title={window.windowTitle()!r} view={view} state={window.state} "
+              f"platform={platform} version={__version__}", flush=True)
+        window.quit_app()
+
+    QTimer.singleShot(int(max(seconds, 0.0) * 1000), report)
 
 
 if __name__ == "__main__":
