@@ -62,6 +62,10 @@ def profile_for(caller: User, device_id: int) -> tuple[Device, dict[str, Any] | 
     gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
     if gateway is None:
         raise ApiError(410, contract.DEVICE_REVOKED, "This device has no gateway any more.")
+    if not gateway.public_key:
+        raise ApiError(
+            503, "service_unavailable", "The device's gateway has not reported its key yet."
+        )
     return device, profiles.build_profile(device, gateway)
 
 

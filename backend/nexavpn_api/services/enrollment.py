@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from nexavpn_shared import contract
@@ -101,21 +101,43 @@ def gateway_usable(gateway: Gateway | None) -> bool:
     )
 
 
+_CANDIDATES = select(
+    Gateway,
+    select(func.count())
+    .select_from(IpLease)
+    .where(IpLease.gateway_id == Gateway.id)
+    .scalar_subquery(),
+).where(
+    Gateway.enabled.is_(True),
+    Gateway.public_key.is_not(None),
+    Gateway.last_seen_at >= bindparam("cutoff"),
+)
+
+# ``status = 'active'`` is written as a literal so the planners can use the partial unique
+# indexes (a bound parameter cannot prove the index predicate). A UNION ALL keeps each half on
+# its own index; an OR would make SQLite walk every active device.
+_IS_ACTIVE = Device.status == literal_column("'active'")
+_MATCH_IDS = union_all(
+    select(Device.id).where(_IS_ACTIVE, Device.public_key == bindparam("public_key")),
+    select(Device.id).where(
+        _IS_ACTIVE, Device.user_id == bindparam("user_id"), Device.fingerprint == bindparam("fp")
+    ),
+).subquery()
+_MATCHES = select(Device).where(Device.id.in_(select(_MATCH_IDS.c.id)))
+
+# Counting stops at the limit: enough to decide, and bounded however many devices a user has.
+_ACTIVE_COUNT = select(func.count()).select_from(
+    select(literal_column("1"))
+    .select_from(Device)
+    .where(Device.user_id == bindparam("user_id"), _IS_ACTIVE)
+    .limit(bindparam("limit"))
+    .subquery()
+)
+
+
 def _candidates() -> list[tuple[Gateway, int]]:
     """Enabled, online gateways with a key, each with its lease count, least loaded first."""
-    used = (
-        select(func.count())
-        .select_from(IpLease)
-        .where(IpLease.gateway_id == Gateway.id)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Gateway, used).where(
-            Gateway.enabled.is_(True),
-            Gateway.public_key.is_not(None),
-            Gateway.last_seen_at >= online_cutoff(),
-        )
-    ).all()
+    rows = db.session.execute(_CANDIDATES, {"cutoff": online_cutoff()}).all()
     return sorted(((gw, n) for gw, n in rows), key=lambda r: (r[1], r[0].id))
 
 
@@ -160,13 +182,8 @@ def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
     # device (of anyone) holding the public key.
     matches = (
         db.session.execute(
-            select(Device).where(
-                Device.status == provisioning.ACTIVE,
-                or_(
-                    Device.public_key == public_key,
-                    and_(Device.user_id == user_id, Device.fingerprint == data["fingerprint"]),
-                ),
-            )
+            _MATCHES,
+            {"public_key": public_key, "user_id": user_id, "fp": data["fingerprint"]},
         )
         .scalars()
         .all()
@@ -189,9 +206,7 @@ def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
     if existing is None:
         limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
         active = db.session.execute(
-            select(func.count())
-            .select_from(Device)
-            .where(Device.user_id == user_id, Device.status == provisioning.ACTIVE)
+            _ACTIVE_COUNT, {"user_id": user_id, "limit": limit}
         ).scalar_one()
         if active >= limit:
             raise ApiError(

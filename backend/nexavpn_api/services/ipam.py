@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.orm import aliased
 
 from nexavpn_shared.netaddr import PoolLayout, pool_layout
@@ -90,6 +90,24 @@ def lease_count(gateway_id: int) -> int:
     ).scalar_one()
 
 
+_GW, _FIRST, _LAST = bindparam("gw"), bindparam("first"), bindparam("last")
+_IN_RANGE = (IpLease.gateway_id == _GW, IpLease.offset >= _FIRST, IpLease.offset <= _LAST)
+_COUNT_MAX = select(func.count(), func.max(IpLease.offset)).where(*_IN_RANGE)
+_MAX = select(func.max(IpLease.offset)).where(*_IN_RANGE)
+_TAKEN = select(IpLease.offset).where(IpLease.gateway_id == _GW, IpLease.offset == _FIRST)
+_NEXT = aliased(IpLease)
+_GAP = (
+    select(IpLease.offset + 1)
+    .where(
+        *_IN_RANGE,
+        IpLease.offset < _LAST,
+        ~exists().where(_NEXT.gateway_id == _GW, _NEXT.offset == IpLease.offset + 1),
+    )
+    .order_by(IpLease.offset)
+    .limit(1)
+)
+
+
 def lowest_free_offset(
     gateway_id: int, pools: GatewayPools, count_hint: int | None = None
 ) -> int | None:
@@ -103,50 +121,24 @@ def lowest_free_offset(
     first, last = pools.first, pools.last
     if last < first:
         return None
-    in_range = (
-        IpLease.gateway_id == gateway_id,
-        IpLease.offset >= first,
-        IpLease.offset <= last,
-    )
+    params = {"gw": gateway_id, "first": first, "last": last}
     if count_hint is None:
-        count, top = db.session.execute(
-            select(func.count(), func.max(IpLease.offset)).where(*in_range)
-        ).one()
+        count, top = db.session.execute(_COUNT_MAX, params).one()
     else:
         count = count_hint
-        top = db.session.execute(select(func.max(IpLease.offset)).where(*in_range)).scalar()
+        top = db.session.execute(_MAX, params).scalar()
     if not count or top is None:
         return first
-    if top - first + 1 <= count:  # no hole below the highest lease
-        return top + 1 if top < last else _first_hole(gateway_id, pools)
-    return _first_hole(gateway_id, pools)
+    if top - first + 1 <= count and top < last:  # no hole below the highest lease
+        return top + 1
+    return _first_hole(params)
 
 
-def _first_hole(gateway_id: int, pools: GatewayPools) -> int | None:
+def _first_hole(params: dict[str, int]) -> int | None:
     """The lowest unleased offset below the highest lease (a gap query over the index)."""
-    first, last = pools.first, pools.last
-    in_range = (
-        IpLease.gateway_id == gateway_id,
-        IpLease.offset >= first,
-        IpLease.offset <= last,
-    )
-    taken = db.session.execute(
-        select(IpLease.offset).where(IpLease.gateway_id == gateway_id, IpLease.offset == first)
-    ).first()
-    if taken is None:
-        return first
-    nxt = aliased(IpLease)
-    gap = db.session.execute(
-        select(IpLease.offset + 1)
-        .where(
-            *in_range,
-            IpLease.offset < last,
-            ~exists().where(nxt.gateway_id == gateway_id, nxt.offset == IpLease.offset + 1),
-        )
-        .order_by(IpLease.offset)
-        .limit(1)
-    ).scalar()
-    return gap
+    if db.session.execute(_TAKEN, params).first() is None:
+        return params["first"]
+    return db.session.execute(_GAP, params).scalar()
 
 
 def is_postgres() -> bool:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, union, update
+from sqlalchemy import bindparam, func, select, union, update
 from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
@@ -60,6 +60,14 @@ def lock_users(user_ids: Iterable[int]) -> None:
         ).all()
 
 
+_BUMP = (
+    update(Gateway)
+    .where(Gateway.id.in_(bindparam("gateway_ids", expanding=True)))
+    .values(revision=Gateway.revision + 1)
+    .execution_options(synchronize_session=False)
+)
+
+
 def bump_gateways(gateway_ids: Iterable[int | None]) -> None:
     """Grow the revision of each gateway (in id order) and wake its agent after commit."""
     ids = sorted({int(g) for g in gateway_ids if g is not None})
@@ -74,12 +82,7 @@ def bump_gateways(gateway_ids: Iterable[int | None]) -> None:
                 .order_by(Gateway.id)
                 .with_for_update()
             ).all()
-        db.session.execute(
-            update(Gateway)
-            .where(Gateway.id.in_(chunk))
-            .values(revision=Gateway.revision + 1)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_BUMP, {"gateway_ids": chunk})
     # Loaded gateway objects must not keep showing the old revision.
     for gid in ids:
         obj = db.session.identity_map.get(identity_key(Gateway, gid))
