@@ -144,6 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .config import data_dir
+    from .server_hooks import post_worker_init
     from .tls import cert_fingerprint, ensure_self_signed
 
     app = _app()
@@ -169,6 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "accesslog": "-" if args.access_log else None,
         "errorlog": "-",
         "loglevel": "info",
+        "post_worker_init": post_worker_init,
     }
     if certfile:
         options.update(certfile=certfile, keyfile=keyfile)
@@ -189,7 +191,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from .app import create_app
 
             return create_app()
-
 
     print(f"NexaVPN {__version__} is listening on {url}", flush=True)
     if certfile and args.self_signed:

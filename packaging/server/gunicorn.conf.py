@@ -20,6 +20,8 @@ from __future__ import annotations
 import glob
 import os
 
+from nexavpn_api.server_hooks import post_worker_init  # noqa: F401  (gunicorn reads it by name)
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()

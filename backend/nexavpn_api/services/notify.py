@@ -31,6 +31,7 @@ _PENDING_KEY = "nexavpn_wake_gateways"
 _lock = threading.Lock()
 _conditions: dict[int, threading.Condition] = {}
 _generations: dict[int, int] = {}
+_shutting_down = threading.Event()
 
 
 def _condition(gateway_id: int) -> threading.Condition:
@@ -58,6 +59,18 @@ def wake(gateway_ids: Iterable[int]) -> None:
         with cond:
             _generations[gid] = _generations.get(gid, 0) + 1
             cond.notify_all()
+
+
+def begin_shutdown() -> None:
+    """Release every waiting long-poll at once (they answer 304) so a worker stops quickly.
+
+    Without this a graceful stop waits for each agent's long-poll to time out (up to 60 s);
+    the agents simply poll again, at the next server process.
+    """
+    _shutting_down.set()
+    with _lock:
+        ids = list(_conditions)
+    wake(ids)
 
 
 @event.listens_for(Session, "after_commit")
@@ -92,13 +105,14 @@ def wait_for_revision_change(
 ) -> int | None:
     """Block until the gateway's revision differs from ``after`` or ``timeout`` passes.
 
-    Returns the new revision, or None on timeout (or when the gateway disappeared). The
+    Returns the new revision, or None on timeout, when the gateway disappeared or when the
+    process is shutting down. The
     caller must have ended its own transaction before calling (see module docstring).
     """
     interval = POLL_INTERVAL if poll_interval is None else poll_interval
     deadline = time.monotonic() + max(0.0, timeout)
     cond = _condition(gateway_id)
-    while True:
+    while not _shutting_down.is_set():
         with cond:
             seen_generation = _generations.get(gateway_id, 0)
         current = reader(gateway_id)
@@ -112,3 +126,4 @@ def wait_for_revision_change(
         with cond:
             if _generations.get(gateway_id, 0) == seen_generation:
                 cond.wait(min(interval, remaining))
+    return None
