@@ -35,14 +35,25 @@ def run_migrations(app=None) -> None:
         db.engine.dispose()
 
 
-def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
-    """Password from stdin when asked, else a generated one (returned with generated=True)."""
-    from .services.passwords import generate_password
+def _read_password(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """Password from stdin when asked, else a generated one; (None, _) after printing why not."""
+    from .services.passwords import generate_password, password_problem
 
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        return password, False
-    return generate_password(), True
+        password, generated = sys.stdin.readline().rstrip("\r\n"), False
+    else:
+        password, generated = generate_password(), True
+    problem = password_problem(password)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return None, generated
+    return password, generated
+
+
+def _show_generated(password: str, generated: bool) -> None:
+    """A generated password is printed once, on the operator's terminal only (never logged)."""
+    if generated:
+        print(f"Generated password (shown only now): {password}")
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -57,22 +68,18 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     from .extensions import db
     from .models import User
     from .services import audit
-    from .services.passwords import hash_password, password_problem
+    from .services.passwords import hash_password
+    from .services.tokens import find_user_by_username
 
     app = _app()
     run_migrations(app)
     if args.if_no_admin and _first_admin(app):
         return 0
     password, generated = _read_password(args)
-    problem = password_problem(password)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    if password is None:
         return 2
     with app.app_context():
-        existing = db.session.execute(
-            db.select(User).where(User.username == args.username)
-        ).scalar_one_or_none()
-        if existing is not None:
+        if find_user_by_username(args.username) is not None:
             print(f"error: user {args.username!r} already exists", file=sys.stderr)
             return 1
         user = User(username=args.username, email=args.email, role="admin")
@@ -84,46 +91,35 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         )
         db.session.commit()
     print(f"Created admin {args.username!r}.")
-    if generated:
-        print(f"Generated password (shown only now): {password}")
+    _show_generated(password, generated)
     return 0
 
 
 def cmd_reset_password(args: argparse.Namespace) -> int:
     """Set a new password and end the user's sessions."""
     from .extensions import db
-    from .models import TokenFamily, User
-    from .models._types import utcnow
     from .services import audit
-    from .services.passwords import hash_password, password_problem
+    from .services.passwords import hash_password
+    from .services.tokens import find_user_by_username, revoke_all_sessions
 
     app = _app()
     run_migrations(app)
     password, generated = _read_password(args)
-    problem = password_problem(password)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    if password is None:
         return 2
     with app.app_context():
-        user = db.session.execute(
-            db.select(User).where(User.username == args.username)
-        ).scalar_one_or_none()
+        user = find_user_by_username(args.username)
         if user is None:
             print(f"error: no user {args.username!r}", file=sys.stderr)
             return 1
         user.password_hash = hash_password(password)
-        db.session.execute(
-            db.update(TokenFamily)
-            .where(TokenFamily.user_id == user.id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason="password_reset")
-        )
+        revoke_all_sessions(user.id, "password_reset")
         audit.record_by_system(
             "user.update", target_type="user", target_id=user.id, details={"password": "reset"}
         )
         db.session.commit()
     print(f"Password of {args.username!r} was reset; their sessions were ended.")
-    if generated:
-        print(f"Generated password (shown only now): {password}")
+    _show_generated(password, generated)
     return 0
 
 
