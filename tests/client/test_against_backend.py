@@ -9,7 +9,6 @@ self-signed certificate pinned by fingerprint.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -22,7 +21,7 @@ from nexavpn_client.secrets.base import SecretKey
 from nexavpn_shared import keys
 
 from .conftest import FakeTunnel
-from .tlsserver import make_self_signed, server_context
+from .tlsserver import Served, make_self_signed, server_context
 
 pytest.importorskip("flask")
 TEST_PASSWORD = "correct horse battery"  # the password tests/backend_fixtures.py uses
@@ -49,27 +48,6 @@ def backend_app(app):
     if missing:
         pytest.skip(f"backend does not serve {', '.join(missing)} yet")
     return app
-
-
-class Served:
-    """The WSGI app on 127.0.0.1 over TLS in a thread (werkzeug's server)."""
-
-    def __init__(self, app, ssl_ctx) -> None:
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_ctx)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ certificate (trusted in the GUI by pinning its fingerprint). The core is the rea
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import secrets
-import ssl
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,6 +27,7 @@ from nexavpn_client.tunnel import (
     TunnelConfig,
     TunnelStatus,
 )
+from tests.client.tlsserver import Served, make_self_signed, server_context
 
 TEST_PASSWORD = "correct horse battery"  # the password tests/backend_fixtures.py uses
 REQUIRED_RULES = {
@@ -81,67 +77,6 @@ class RecordingTunnel(TunnelBackend):
 # ---------------------------------------------------------------- TLS server
 
 
-class Served:
-    """A WSGI app on 127.0.0.1 over TLS in a thread (werkzeug's threaded server)."""
-
-    def __init__(self, app, ssl_ctx: ssl.SSLContext) -> None:
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_ctx)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-def _context(cert_pem: bytes, key_pem: bytes, tmp_path: Path) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    f = tmp_path / f"srv-{secrets.token_hex(4)}.pem"
-    f.write_bytes(cert_pem + key_pem)
-    ctx.load_cert_chain(f)
-    return ctx
-
-
-def self_signed() -> tuple[bytes, bytes, bytes]:
-    """(cert PEM, key PEM, cert DER) of a self-signed certificate for 127.0.0.1."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nexavpn.local")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("nexavpn.local"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        ), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                          serialization.NoEncryption()),
-        cert.public_bytes(serialization.Encoding.DER),
-    )
-
-
 @pytest.fixture
 def backend_app(app):
     """The real backend app, skipped (with the reason) while it lacks an endpoint we call."""
@@ -159,8 +94,8 @@ def served(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
 
     ca = trustme.CA()
     leaf = ca.issue_cert("127.0.0.1")
-    ctx = _context(b"".join(b.bytes() for b in leaf.cert_chain_pems),
-                   leaf.private_key_pem.bytes(), tmp_path)
+    ctx = server_context(b"".join(b.bytes() for b in leaf.cert_chain_pems),
+                         leaf.private_key_pem.bytes(), tmp_path)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     srv = Served(backend_app, ctx)
@@ -173,9 +108,9 @@ def served_self_signed(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
     """The backend over HTTPS with a self-signed certificate; yields (server, sha256 hex)."""
     import hashlib
 
-    cert_pem, key_pem, der = self_signed()
-    srv = Served(backend_app, _context(cert_pem, key_pem, tmp_path))
-    yield srv, hashlib.sha256(der).hexdigest()
+    cert = make_self_signed()
+    srv = Served(backend_app, server_context(cert.cert_pem, cert.key_pem, tmp_path))
+    yield srv, hashlib.sha256(cert.der).hexdigest()
     srv.close()
 
 
