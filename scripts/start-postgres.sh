@@ -2,6 +2,9 @@
 # Starts the Debian PostgreSQL cluster (creating it if needed) and a test role + database.
 # Prints the database URL on stdout. Used by scripts/test.sh; safe to run twice.
 set -euo pipefail
+# Everything but the final URL goes to stderr: pg_ctlcluster prints notices such as
+# "Removed stale pid file." on stdout, and callers read the URL from stdout.
+exec 3>&1 1>&2
 ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)
 [ -n "$ver" ] || { echo "PostgreSQL is not installed" >&2; exit 1; }
 if ! pg_lsclusters -h 2>/dev/null | awk '{print $2}' | grep -qx main; then
@@ -21,4 +24,4 @@ for db in nexavpn_test nexavpn_bench; do
   su postgres -c "psql -qAtc \"select 1 from pg_database where datname='$db'\"" | grep -q 1 || \
     su postgres -c "createdb -O nexavpn $db"
 done
-echo "postgresql://nexavpn:nexavpn@127.0.0.1:5432/nexavpn_test"
+echo "postgresql://nexavpn:nexavpn@127.0.0.1:5432/nexavpn_test" >&3

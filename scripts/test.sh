@@ -19,7 +19,7 @@ step "import contracts"
 lint-imports || status=1
 
 step "PostgreSQL"
-pg_url=$(bash scripts/start-postgres.sh) || { echo "PostgreSQL did not start" >&2; status=1; pg_url=""; }
+pg_url=$(bash scripts/start-postgres.sh | tail -n 1) && [ -n "$pg_url" ] || { echo "PostgreSQL did not start" >&2; status=1; pg_url=""; }
 
 # One D-Bus session with an unlocked gnome-keyring for every test that uses the OS keyring.
 run_in_keyring_session() {
