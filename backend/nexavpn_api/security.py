@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from sqlalchemy import bindparam, select
 
 from .errors import ApiError
 from .extensions import db, jwt
@@ -35,6 +36,14 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+# The caller's token family and user in one query (a family belongs to exactly one user).
+_FAMILY_AND_USER = (
+    select(User, TokenFamily.revoked_at, TokenFamily.expires_at)
+    .join(TokenFamily, TokenFamily.user_id == User.id)
+    .where(TokenFamily.id == bindparam("fam"), User.id == bindparam("uid"))
+)
+
+
 def init_jwt_callbacks() -> None:
     """Wire flask-jwt-extended to our users, token families and error envelope."""
 
@@ -42,20 +51,37 @@ def init_jwt_callbacks() -> None:
     def _identity(user: User | int | str) -> str:
         return str(user.id if isinstance(user, User) else user)
 
+    @jwt.token_in_blocklist_loader
+    def _blocked(_header: dict, payload: dict) -> bool:
+        """A token is live while its family is; the family's user is loaded in the same query
+        (flask-jwt-extended checks the blocklist before it loads the user), which saves two
+        round trips on every authenticated request."""
+        fam_id = payload.get("fam")
+        try:
+            user_id = int(payload["sub"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        if not fam_id:
+            return True
+        row = db.session.execute(
+            _FAMILY_AND_USER, {"fam": str(fam_id), "uid": user_id}
+        ).first()
+        if row is None:
+            return True
+        user, revoked_at, expires_at = row
+        if revoked_at is not None or expires_at <= utcnow():
+            return True
+        g.nexavpn_token_user = user
+        return False
+
     @jwt.user_lookup_loader
     def _lookup(_header: dict, payload: dict) -> User | None:
-        user = db.session.get(User, int(payload["sub"]))
+        user = g.pop("nexavpn_token_user", None)
+        if user is None or user.id != int(payload["sub"]):  # refresh/other paths: look it up
+            user = db.session.get(User, int(payload["sub"]))
         if user is None or user.disabled:
             return None
         return user
-
-    @jwt.token_in_blocklist_loader
-    def _blocked(_header: dict, payload: dict) -> bool:
-        fam_id = payload.get("fam")
-        if not fam_id:
-            return True
-        fam = db.session.get(TokenFamily, fam_id)
-        return fam is None or fam.revoked_at is not None or fam.expires_at <= utcnow()
 
     def _err(code: str, message: str, status: int = 401):
         from .errors import envelope

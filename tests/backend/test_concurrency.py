@@ -180,7 +180,9 @@ def backend(request, tmp_path):
         db_url = PG_URL
     else:
         db_url = f"sqlite:///{tmp_path / 'storm.db'}"
-    server = Server(db_url, tmp_path / "data")  # migrates the database on start
+    marker = request.node.get_closest_marker("server_env")
+    env = dict(marker.kwargs) if marker else None
+    server = Server(db_url, tmp_path / "data", env)  # migrates the database on start
     app = _direct_app(db_url, tmp_path / "direct")
     if request.param == "postgres":
         _reset_pg(app)
@@ -306,6 +308,22 @@ def test_same_fingerprint_race_makes_one_device(backend):
     assert statuses == {201: 1, 200: 9}, statuses
     assert len({b["device"]["id"] for _, b in results}) == 1
     _assert_consistent(app, gid, 1)
+
+
+@pytest.mark.server_env(NEXAVPN_DEVICE_LIMIT="3")
+def test_device_limit_holds_when_one_user_races(backend):
+    """Twenty new devices of one user at once against a limit of three: exactly three win.
+
+    On PostgreSQL this needs the count to be read after the user's row lock is granted."""
+    _kind, server, app = backend
+    gid, _ = _seed(app, users=1, cidr="10.13.0.0/24")
+    (token,) = _login_all(server.base, 1)
+    results = _storm(server.base, [(token, enroll_body()) for _ in range(20)])
+    statuses = Counter(s for s, _ in results)
+    assert statuses == {201: 3, 403: 17}, statuses
+    assert {b["error"]["code"] for s, b in results if s == 403} == {"device_limit_reached"}
+    _assert_consistent(app, gid, 3)
+    assert server.errors_logged() == []
 
 
 def test_long_poll_in_one_worker_is_woken_by_a_change_in_another(backend):

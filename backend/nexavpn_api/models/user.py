@@ -30,7 +30,9 @@ class User(db.Model):
     group_rows: Mapped[list[UserGroup]] = relationship(
         back_populates="user",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        # Loaded when used: every authenticated request loads the caller, and most never look
+        # at groups. Lists of users ask for selectinload explicitly (see services.users).
+        lazy="select",
         order_by="UserGroup.name",
     )
 

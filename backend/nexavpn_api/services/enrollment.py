@@ -15,11 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy import bindparam, func, insert, literal_column, select, true, union_all
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from nexavpn_shared import contract
 
+from .. import sql
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Gateway, IpLease, User
@@ -117,22 +119,45 @@ _CANDIDATES = select(
 # indexes (a bound parameter cannot prove the index predicate). A UNION ALL keeps each half on
 # its own index; an OR would make SQLite walk every active device.
 _IS_ACTIVE = Device.status == literal_column("'active'")
-_MATCH_IDS = union_all(
-    select(Device.id).where(_IS_ACTIVE, Device.public_key == bindparam("public_key")),
-    select(Device.id).where(
+_MATCH_COLUMNS = (Device.id, Device.user_id, Device.fingerprint, Device.public_key)
+_MATCHES = union_all(
+    select(*_MATCH_COLUMNS).where(_IS_ACTIVE, Device.public_key == bindparam("public_key")),
+    select(*_MATCH_COLUMNS).where(
         _IS_ACTIVE, Device.user_id == bindparam("user_id"), Device.fingerprint == bindparam("fp")
     ),
 ).subquery()
-_MATCHES = select(Device).where(Device.id.in_(select(_MATCH_IDS.c.id)))
 
 # Counting stops at the limit: enough to decide, and bounded however many devices a user has.
-_ACTIVE_COUNT = select(func.count()).select_from(
-    select(literal_column("1"))
-    .select_from(Device)
-    .where(Device.user_id == bindparam("user_id"), _IS_ACTIVE)
-    .limit(bindparam("limit"))
-    .subquery()
+_ACTIVE_COUNT = (
+    select(func.count())
+    .select_from(
+        select(literal_column("1"))
+        .select_from(Device)
+        .where(Device.user_id == bindparam("user_id"), _IS_ACTIVE)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    .scalar_subquery()
 )
+
+# One round trip for everything enrollment needs to know about existing devices: the user's
+# active-device count beside each match (this user's device with the fingerprint, and any active
+# device of anyone holding the public key). The outer join to a one-row table keeps the count
+# when nothing matches.
+_ONE_ROW = select(literal_column("1").label("one")).subquery()
+_LOOKUP = select(
+    _ACTIVE_COUNT.label("active"),
+    _MATCHES.c.id,
+    _MATCHES.c.user_id,
+    _MATCHES.c.fingerprint,
+    _MATCHES.c.public_key,
+).select_from(_ONE_ROW.outerjoin(_MATCHES, true()))
+
+# PostgreSQL: the user's row is locked before counting, in its own statement, so the count is
+# read after the lock is granted (a subquery in the locking statement would be read from the
+# snapshot taken before waiting, and two racing enrollments could both pass the limit). On
+# SQLite every writer already holds the database lock from BEGIN IMMEDIATE.
+_LOCK_USER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
 
 
 def _candidates() -> list[tuple[Gateway, int]]:
@@ -144,8 +169,12 @@ def _candidates() -> list[tuple[Gateway, int]]:
 def _place() -> tuple[Gateway, int]:
     """Pick the least loaded usable gateway with room and its lowest free offset.
 
-    The gateway stays locked (PostgreSQL) until commit, so nobody else takes the offset; the
-    caller records the lease once the device row exists.
+    The chosen gateway's revision is bumped before its leases are read: a placement always
+    changes the gateway's peer set, and on PostgreSQL the UPDATE is also the row lock that keeps
+    everyone else off the offset until commit (one round trip instead of a SELECT ... FOR
+    UPDATE and a later UPDATE). A candidate found full after all keeps a harmless extra bump
+    (its agent re-reads an unchanged peer set). The caller records the lease once the device
+    row exists.
     """
     candidates = _candidates()
     if not candidates:
@@ -156,7 +185,7 @@ def _place() -> tuple[Gateway, int]:
         pools = ipam.pools_of(gateway)
         if used >= pools.capacity:
             continue
-        ipam.lock_gateway(gateway.id)
+        provisioning.bump_gateways([gateway.id])
         offset = ipam.lowest_free_offset(gateway.id, pools, count_hint=used)
         if offset is not None:
             return gateway, offset
@@ -173,48 +202,41 @@ def _assign(device: Device, gateway: Gateway, offset: int) -> None:
 
 
 def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
-    provisioning.lock_users([user_id])
-    user = db.session.get(User, user_id)
+    limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
+    if ipam.is_postgres() and sql.execute(_LOCK_USER, {"user_id": user_id}).first() is None:
+        user = None
+    else:
+        user = db.session.get(User, user_id)  # loaded by the token check: no query
     if user is None:  # deleted between token check and now
         raise ApiError(401, "unauthorized", "This account no longer has access.")
-    public_key = data["public_key"]
-    # One query for both: this user's active device with the fingerprint, and any active
-    # device (of anyone) holding the public key.
-    matches = (
-        db.session.execute(
-            _MATCHES,
-            {"public_key": public_key, "user_id": user_id, "fp": data["fingerprint"]},
-        )
-        .scalars()
-        .all()
-    )
-    existing = next(
-        (d for d in matches if d.user_id == user_id and d.fingerprint == data["fingerprint"]),
+    public_key, fp = data["public_key"], data["fingerprint"]
+    rows = sql.execute(
+        _LOOKUP, {"public_key": public_key, "user_id": user_id, "fp": fp, "limit": limit}
+    ).all()
+    active = rows[0].active
+    existing_id = next(
+        (r.id for r in rows if r.id is not None and r.user_id == user_id and r.fingerprint == fp),
         None,
     )
-    holder = next((d.id for d in matches if d.public_key == public_key), None)
-    if holder is not None and (existing is None or holder != existing.id):
+    holder = next((r.id for r in rows if r.id is not None and r.public_key == public_key), None)
+    if holder is not None and holder != existing_id:
         raise ApiError(
             409, contract.PUBLIC_KEY_IN_USE, "This public key is already used by another device."
         )
+    existing = db.session.get(Device, existing_id) if existing_id is not None else None
     if existing is not None and existing.rotation_required and existing.public_key == public_key:
         raise ApiError(
             409,
             contract.PUBLIC_KEY_IN_USE,
             "This device must rotate its key: re-enroll with a new key pair.",
         )
-    if existing is None:
-        limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
-        active = db.session.execute(
-            _ACTIVE_COUNT, {"user_id": user_id, "limit": limit}
-        ).scalar_one()
-        if active >= limit:
-            raise ApiError(
-                403,
-                contract.DEVICE_LIMIT_REACHED,
-                f"You already have {limit} active devices; revoke one first.",
-                {"limit": limit},
-            )
+    if existing is None and active >= limit:
+        raise ApiError(
+            403,
+            contract.DEVICE_LIMIT_REACHED,
+            f"You already have {limit} active devices; revoke one first.",
+            {"limit": limit},
+        )
 
     resources = resources_for_user(user_id)
     if existing is None:
@@ -222,33 +244,65 @@ def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
     return _reenroll(user, existing, data, resources)
 
 
+_INSERT_DEVICE = insert(Device)
+
+
+def _insert_device(user: User, values: dict[str, Any]) -> Device:
+    """INSERT a new device with Core and put the identical object into the session.
+
+    The unit of work's flush of one new object costs more Python time than the INSERT itself;
+    an object built from exactly the values written and attached with
+    ``make_transient_to_detached`` is persistent without a second write, so later changes in
+    the same transaction still flush as UPDATEs.
+    """
+    now = utcnow()
+    row = {
+        **values,
+        "created_at": now,
+        "updated_at": now,
+        "last_sync_at": None,
+        "last_handshake_at": None,
+        "revoked_at": None,
+        "rx_bytes": 0,
+        "tx_bytes": 0,
+    }
+    device_id = sql.execute(_INSERT_DEVICE, row).inserted_primary_key[0]
+    device = Device(id=device_id, **row)
+    device.user = user
+    make_transient_to_detached(device)
+    db.session.add(device)
+    return device
+
+
 def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]]) -> EnrollResult:
     gateway, offset = _place()
-    device = Device(
-        user_id=user.id,
-        name=data["name"],
-        fingerprint=data["fingerprint"],
-        public_key=data["public_key"],
-        platform=data["platform"],
-        os_version=data.get("os_version"),
-        client_version=data.get("client_version"),
-        status=provisioning.ACTIVE,
-        profile_revision=1,
-        rotation_required=False,
-        resources=resources,
+    v4, v6 = ipam.pools_of(gateway).addresses(offset)
+    device = _insert_device(
+        user,
+        {
+            "user_id": user.id,
+            "gateway_id": gateway.id,
+            "name": data["name"],
+            "fingerprint": data["fingerprint"],
+            "public_key": data["public_key"],
+            "platform": data["platform"],
+            "os_version": data.get("os_version"),
+            "client_version": data.get("client_version"),
+            "status": provisioning.ACTIVE,
+            "vpn_ip": v4,
+            "vpn_ip6": v6,
+            "profile_revision": 1,
+            "rotation_required": False,
+            "resources": resources,
+        },
     )
-    _assign(device, gateway, offset)
-    db.session.add(device)
-    db.session.flush()
-    ipam.add_lease(gateway.id, offset, device.id)
-    provisioning.bump_gateways([gateway.id])
+    ipam.add_lease(gateway.id, offset, device.id)  # _place bumped the gateway's revision
     provisioning.record_device_event(
         "device.enroll",
         device,
         user,
         {"gateway_id": gateway.id, "vpn_ip": device.vpn_ip, "platform": device.platform},
     )
-    db.session.flush()
     return EnrollResult(device, True, profiles.build_profile(device, gateway))
 
 
@@ -259,10 +313,12 @@ def _reenroll(
     old_gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
     lease = ipam.lease_of(device.id)
     gateway = old_gateway
-    if not gateway_usable(old_gateway) or lease is None:
+    placed = not gateway_usable(old_gateway) or lease is None
+    old_addresses = (device.vpn_ip, device.vpn_ip6)
+    if placed:
         ipam.release(device.id)
         db.session.flush()
-        gateway, offset = _place()
+        gateway, offset = _place()  # bumps the new gateway's revision
         ipam.add_lease(gateway.id, offset, device.id)
         _assign(device, gateway, offset)
     gateway_changed = old_gateway is None or gateway.id != old_gateway.id
@@ -273,6 +329,7 @@ def _reenroll(
         or resources_changed
         or device.rotation_required
         or device.vpn_ip is None
+        or (device.vpn_ip, device.vpn_ip6) != old_addresses
     )
 
     device.name = data["name"]
@@ -289,7 +346,7 @@ def _reenroll(
     db.session.flush()
 
     touched = set()
-    if key_changed or resources_changed or gateway_changed:
+    if (key_changed or resources_changed or gateway_changed) and not placed:
         touched.add(gateway.id)
     if gateway_changed and old_gateway is not None:
         touched.add(old_gateway.id)

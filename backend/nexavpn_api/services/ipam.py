@@ -10,8 +10,9 @@ with index-backed SQL (never by loading devices into Python):
   hole, the answer is ``max + 1`` (one index-only count plus one index seek);
 * otherwise a gap query over the leases ordered by offset finds the first hole.
 
-Concurrency: on PostgreSQL the caller's transaction locks the gateway row (``SELECT … FOR
-UPDATE``) before allocating, so allocations on one gateway queue instead of colliding; the
+Concurrency: on PostgreSQL the caller's transaction locks the gateway row before allocating
+(enrollment's revision bump is that lock), so allocations on one gateway queue instead of
+colliding; the
 primary key is the second line of defence (a violation fails the transaction, which the
 enrollment engine retries). On SQLite every write transaction already holds the database
 write lock (BEGIN IMMEDIATE).
@@ -23,11 +24,12 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select
 from sqlalchemy.orm import aliased
 
 from nexavpn_shared.netaddr import PoolLayout, pool_layout
 
+from .. import sql
 from ..extensions import db
 from ..models import Gateway, IpLease
 
@@ -83,11 +85,6 @@ def pools_of(gateway: Gateway) -> GatewayPools:
     return _pools(gateway.vpn_cidr, gateway.vpn_cidr6 or None)
 
 
-def lease_count(gateway_id: int) -> int:
-    """Addresses in use on a gateway (an index-only count of its leases)."""
-    return db.session.execute(
-        select(func.count()).select_from(IpLease).where(IpLease.gateway_id == gateway_id)
-    ).scalar_one()
 
 
 _GW, _FIRST, _LAST = bindparam("gw"), bindparam("first"), bindparam("last")
@@ -123,10 +120,10 @@ def lowest_free_offset(
         return None
     params = {"gw": gateway_id, "first": first, "last": last}
     if count_hint is None:
-        count, top = db.session.execute(_COUNT_MAX, params).one()
+        count, top = sql.execute(_COUNT_MAX, params).one()
     else:
         count = count_hint
-        top = db.session.execute(_MAX, params).scalar()
+        top = sql.execute(_MAX, params).scalar()
     if not count or top is None:
         return first
     if top - first + 1 <= count and top < last:  # no hole below the highest lease
@@ -136,9 +133,9 @@ def lowest_free_offset(
 
 def _first_hole(params: dict[str, int]) -> int | None:
     """The lowest unleased offset below the highest lease (a gap query over the index)."""
-    if db.session.execute(_TAKEN, params).first() is None:
+    if sql.execute(_TAKEN, params).first() is None:
         return params["first"]
-    return db.session.execute(_GAP, params).scalar()
+    return sql.execute(_GAP, params).scalar()
 
 
 def is_postgres() -> bool:
@@ -146,28 +143,19 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def lock_gateway(gateway_id: int) -> None:
-    """Serialise allocations on one gateway (row lock on PostgreSQL; nothing to do on SQLite)."""
-    if is_postgres():
-        db.session.execute(select(Gateway.id).where(Gateway.id == gateway_id).with_for_update())
+
+
+_INSERT_LEASE = insert(IpLease)
 
 
 def add_lease(gateway_id: int, offset: int, device_id: int) -> None:
-    """Record the lease (the primary key refuses a second holder of the offset)."""
-    db.session.add(IpLease(gateway_id=gateway_id, offset=offset, device_id=device_id))
+    """Record the lease at once (the primary key refuses a second holder of the offset, and
+    the IntegrityError surfaces here, inside the caller's retry loop)."""
+    sql.execute(
+        _INSERT_LEASE, {"gateway_id": gateway_id, "offset": offset, "device_id": device_id}
+    )
 
 
-def allocate(gateway: Gateway, device_id: int) -> int | None:
-    """Lease the lowest free offset of ``gateway`` to ``device_id``; None when the pool is full.
-
-    The caller holds the gateway lock (:func:`lock_gateway`) and commits; a unique violation
-    (only possible if someone allocates without the lock) fails the caller's transaction,
-    which the enrollment engine retries as a whole.
-    """
-    offset = lowest_free_offset(gateway.id, pools_of(gateway))
-    if offset is not None:
-        add_lease(gateway.id, offset, device_id)
-    return offset
 
 
 def lease_of(device_id: int) -> IpLease | None:
@@ -179,4 +167,4 @@ def lease_of(device_id: int) -> IpLease | None:
 
 def release(device_id: int) -> None:
     """Return the device's addresses to its pool (at once: the lease row goes)."""
-    db.session.execute(delete(IpLease).where(IpLease.device_id == device_id))
+    sql.execute(delete(IpLease).where(IpLease.device_id == device_id))

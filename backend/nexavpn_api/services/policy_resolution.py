@@ -14,7 +14,7 @@ from sqlalchemy import Select, bindparam, select, union
 
 from nexavpn_shared.netaddr import InvalidValue, resolve_destinations
 
-from ..extensions import db
+from .. import sql
 from ..models import Policy, PolicyGroup, PolicyUser, UserGroup
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def resources_for_users(user_ids: Iterable[int]) -> dict[int, Resources]:
     grants: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for user_id, name, destinations in db.session.execute(_GRANTS, {"user_ids": chunk}):
+        for user_id, name, destinations in sql.execute(_GRANTS, {"user_ids": chunk}):
             for cidr in destinations or []:
                 grants[user_id].append((cidr, name))
     return {uid: _resolve(grants.get(uid, [])) for uid in ids}

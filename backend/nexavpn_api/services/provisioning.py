@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, union, update
 from sqlalchemy.orm.util import identity_key
 
+from .. import sql
 from ..extensions import db
 from ..models import Device, Gateway, PolicyGroup, PolicyUser, User, UserGroup
 from ..models._types import utcnow
@@ -55,7 +56,7 @@ def lock_users(user_ids: Iterable[int]) -> None:
         return
     ids = sorted({int(u) for u in user_ids})
     for chunk in _chunks(ids):
-        db.session.execute(
+        sql.execute(
             select(User.id).where(User.id.in_(chunk)).order_by(User.id).with_for_update()
         ).all()
 
@@ -75,14 +76,16 @@ def bump_gateways(gateway_ids: Iterable[int | None]) -> None:
         return
     postgres = ipam.is_postgres()
     for chunk in _chunks(ids):
-        if postgres:
-            db.session.execute(
+        # Locking several rows in id order keeps concurrent bumps from deadlocking; a single
+        # row is locked by its UPDATE alone (one round trip less on every enrollment).
+        if postgres and len(chunk) > 1:
+            sql.execute(
                 select(Gateway.id)
                 .where(Gateway.id.in_(chunk))
                 .order_by(Gateway.id)
                 .with_for_update()
             ).all()
-        db.session.execute(_BUMP, {"gateway_ids": chunk})
+        sql.execute(_BUMP, {"gateway_ids": chunk})
     # Loaded gateway objects must not keep showing the old revision.
     for gid in ids:
         obj = db.session.identity_map.get(identity_key(Gateway, gid))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
@@ -46,7 +47,7 @@ def get_visible_user(caller: User, user_id: int) -> User:
 
 def list_users(args: dict[str, Any]) -> dict[str, Any]:
     """One page of users, filtered by ``q`` (username/email substring), ``role``, ``disabled``."""
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).options(selectinload(User.group_rows)).order_by(User.id)
     q = (args.get("q") or "").strip().lower()
     if q:
         stmt = stmt.where(
