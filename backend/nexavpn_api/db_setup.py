@@ -22,6 +22,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-32768")
+    cur.execute("PRAGMA mmap_size=268435456")
     cur.close()
 
 

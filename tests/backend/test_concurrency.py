@@ -231,7 +231,7 @@ def _assert_consistent(app, gateway_id: int, expected_active: int) -> None:
     from sqlalchemy import func, select
 
     from nexavpn_api.extensions import db
-    from nexavpn_api.models import Device, IpLease
+    from nexavpn_api.models import Device, Gateway, IpLease
 
     with app.app_context():
         rows = db.session.execute(
@@ -243,6 +243,11 @@ def _assert_consistent(app, gateway_id: int, expected_active: int) -> None:
             select(func.count()).select_from(IpLease).where(IpLease.gateway_id == gateway_id)
         ).scalar_one()
         assert leases == expected_active
+        # The trigger-kept count agrees with the rows, however the storm interleaved.
+        kept = db.session.execute(
+            select(Gateway.lease_count).where(Gateway.id == gateway_id)
+        ).scalar_one()
+        assert kept == expected_active
         db.session.rollback()
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.backend.provisioning_helpers import E, enroll_body, make_gateway, make_policy
-from tests.backend_fixtures import PG_URL
 
 # Both databases send 10 for a new device: PostgreSQL locks the user's row where SQLite sends
 # BEGIN IMMEDIATE (its writers hold the database lock from the start); the gateway's row lock

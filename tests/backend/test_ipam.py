@@ -164,7 +164,8 @@ def test_allocation_at_50000_devices_uses_a_few_indexed_queries(app, client, api
         r2 = client.post(E, json=enroll_body(), headers=h)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert r1.status_code == 201 and r2.status_code == 201
+    assert r1.status_code == 201, r1.get_json()
+    assert r2.status_code == 201, r2.get_json()
     assert r1.get_json()["device"]["vpn_ip"] == "10.0.117.48"  # offset 30000: the hole
     assert r2.get_json()["device"]["vpn_ip"] == "10.0.195.82"  # offset 50002: max + 1
     # Every read of devices or leases is narrowed by an indexed WHERE (no table-wide scan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -32,6 +32,12 @@ class Gateway(db.Model):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     agent_token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Leases held in this gateway's pools. Kept by database triggers on ip_leases (migration
+    # 0002), so every path that adds or removes a lease, cascades included, keeps it exact;
+    # the application only reads it (enrollment picks the least loaded gateway without counting).
+    lease_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -24,7 +24,7 @@ from nexavpn_shared import contract
 from .. import sql
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Device, Gateway, IpLease, User
+from ..models import Device, Gateway, User
 from ..models._types import utcnow
 from . import ipam, profiles, provisioning
 from .policy_resolution import resources_for_user
@@ -103,13 +103,7 @@ def gateway_usable(gateway: Gateway | None) -> bool:
     )
 
 
-_CANDIDATES = select(
-    Gateway,
-    select(func.count())
-    .select_from(IpLease)
-    .where(IpLease.gateway_id == Gateway.id)
-    .scalar_subquery(),
-).where(
+_CANDIDATES = select(Gateway).where(
     Gateway.enabled.is_(True),
     Gateway.public_key.is_not(None),
     Gateway.last_seen_at >= bindparam("cutoff"),
@@ -160,10 +154,10 @@ _LOOKUP = select(
 _LOCK_USER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
 
 
-def _candidates() -> list[tuple[Gateway, int]]:
-    """Enabled, online gateways with a key, each with its lease count, least loaded first."""
-    rows = db.session.execute(_CANDIDATES, {"cutoff": online_cutoff()}).all()
-    return sorted(((gw, n) for gw, n in rows), key=lambda r: (r[1], r[0].id))
+def _candidates() -> list[Gateway]:
+    """Enabled, online gateways with a key, least loaded first (by their kept lease count)."""
+    gateways = db.session.execute(_CANDIDATES, {"cutoff": online_cutoff()}).scalars().all()
+    return sorted(gateways, key=lambda gw: (gw.lease_count, gw.id))
 
 
 def _place() -> tuple[Gateway, int]:
@@ -172,20 +166,20 @@ def _place() -> tuple[Gateway, int]:
     The chosen gateway's revision is bumped before its leases are read: a placement always
     changes the gateway's peer set, and on PostgreSQL the UPDATE is also the row lock that keeps
     everyone else off the offset until commit (one round trip instead of a SELECT ... FOR
-    UPDATE and a later UPDATE). A candidate found full after all keeps a harmless extra bump
-    (its agent re-reads an unchanged peer set). The caller records the lease once the device
-    row exists.
+    UPDATE and a later UPDATE), returning the lease count under that lock. A candidate found
+    full after all keeps a harmless extra bump (its agent re-reads an unchanged peer set). The
+    caller records the lease once the device row exists.
     """
     candidates = _candidates()
     if not candidates:
         raise ApiError(
             503, contract.NO_ACTIVE_GATEWAY, "No gateway is enabled and online right now."
         )
-    for gateway, used in candidates:
+    for gateway in candidates:
         pools = ipam.pools_of(gateway)
-        if used >= pools.capacity:
+        if gateway.lease_count >= pools.capacity:
             continue
-        provisioning.bump_gateways([gateway.id])
+        used = provisioning.bump_gateway_for_placement(gateway.id)
         offset = ipam.lowest_free_offset(gateway.id, pools, count_hint=used)
         if offset is not None:
             return gateway, offset

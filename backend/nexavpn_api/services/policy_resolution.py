@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import Select, bindparam, select, union
 
@@ -55,6 +56,13 @@ _GRANTS = _build_grants_stmt()
 
 
 def _resolve(grants: list[tuple[str, str]]) -> Resources:
+    return [{"destination": dest, "policy": name} for dest, name in _collapse(tuple(grants))]
+
+
+@lru_cache(maxsize=4096)
+def _collapse(grants: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Normalise and collapse (a pure function of the grants, so cached: every enrollment of a
+    user with the same policies would otherwise redo the same address arithmetic)."""
     try:
         pairs = resolve_destinations(grants)
     except InvalidValue:
@@ -68,7 +76,7 @@ def _resolve(grants: list[tuple[str, str]]) -> Resources:
                 continue
             good.append((cidr, name))
         pairs = resolve_destinations(good)
-    return [{"destination": dest, "policy": name} for dest, name in pairs]
+    return tuple((dest, name) for dest, name in pairs)
 
 
 def resources_for_users(user_ids: Iterable[int]) -> dict[int, Resources]:

@@ -86,11 +86,36 @@ def bump_gateways(gateway_ids: Iterable[int | None]) -> None:
                 .with_for_update()
             ).all()
         sql.execute(_BUMP, {"gateway_ids": chunk})
-    # Loaded gateway objects must not keep showing the old revision.
+    _bumped(ids)
+
+
+_BUMP_ONE = (
+    update(Gateway)
+    .where(Gateway.id == bindparam("gateway_id"))
+    .values(revision=Gateway.revision + 1)
+    .returning(Gateway.lease_count)
+)
+
+
+def bump_gateway_for_placement(gateway_id: int) -> int:
+    """Grow one gateway's revision and return its lease count as of now.
+
+    The UPDATE is also the gateway's row lock on PostgreSQL (SQLite writers hold the database
+    lock), so the count is read by the statement that takes the lock, not before it: exact,
+    however many enrollments race for the gateway.
+    """
+    count = sql.execute(_BUMP_ONE, {"gateway_id": gateway_id}).scalar_one()
+    _bumped([gateway_id])
+    return int(count)
+
+
+def _bumped(ids: Iterable[int]) -> None:
+    """Loaded gateway objects must not keep showing the old revision; wake agents on commit."""
+    ids = list(ids)
     for gid in ids:
         obj = db.session.identity_map.get(identity_key(Gateway, gid))
         if obj is not None:
-            db.session.expire(obj, ["revision"])
+            db.session.expire(obj, ["revision", "lease_count"])
     notify.mark_changed(ids)
 
 
