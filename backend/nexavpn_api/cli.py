@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,16 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     """Create an admin (password from stdin or generated and printed once)."""
     from .extensions import db
     from .models import User
+    from .schemas.users import USERNAME_RE
     from .services import audit
     from .services.passwords import hash_password
     from .services.tokens import find_user_by_username
 
+    if not re.fullmatch(USERNAME_RE, args.username):
+        print(
+            "error: a username is 1-64 characters of A-Z a-z 0-9 . _ @ -", file=sys.stderr
+        )
+        return 2
     app = _app()
     run_migrations(app)
     if args.if_no_admin and _first_admin(app):

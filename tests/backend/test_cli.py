@@ -122,3 +122,13 @@ def test_reset_password_ends_sessions(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     assert _run(tmp_path, "create-admin").returncode == 2
     assert _run(tmp_path, "no-such-command").returncode == 2
+
+
+@pytest.mark.parametrize("bad", ["has space", "new\nline", "ünïcode", "x" * 65, ""])
+def test_create_admin_refuses_a_username_the_api_would_refuse(tmp_path, bad):
+    res = _run(
+        tmp_path, "create-admin", "--username", bad, "--password-stdin", stdin="pw-123456789\n"
+    )
+    assert res.returncode == 2
+    assert "1-64 characters" in res.stderr
+    assert not (tmp_path / "nexavpn.db").exists()  # refused before touching anything

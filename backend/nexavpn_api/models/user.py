@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -55,6 +55,12 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r} {self.role}>"
+
+
+# Usernames are unique regardless of case (sign-in ignores case). The app checks first for a
+# friendly 409; this index (migration 0003) closes the race between two concurrent creates and
+# lets sign-in's ``lower(username) = ?`` lookup use an index.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class UserGroup(db.Model):

@@ -24,8 +24,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, delete, func, insert, or_, select
 
 from nexavpn_shared.netaddr import PoolLayout, pool_layout
 
@@ -85,22 +84,31 @@ def pools_of(gateway: Gateway) -> GatewayPools:
     return _pools(gateway.vpn_cidr, gateway.vpn_cidr6 or None)
 
 
-
-
 _GW, _FIRST, _LAST = bindparam("gw"), bindparam("first"), bindparam("last")
 _IN_RANGE = (IpLease.gateway_id == _GW, IpLease.offset >= _FIRST, IpLease.offset <= _LAST)
 _COUNT_MAX = select(func.count(), func.max(IpLease.offset)).where(*_IN_RANGE)
 _MAX = select(func.max(IpLease.offset)).where(*_IN_RANGE)
 _TAKEN = select(IpLease.offset).where(IpLease.gateway_id == _GW, IpLease.offset == _FIRST)
-_NEXT = aliased(IpLease)
-_GAP = (
-    select(IpLease.offset + 1)
-    .where(
-        *_IN_RANGE,
-        IpLease.offset < _LAST,
-        ~exists().where(_NEXT.gateway_id == _GW, _NEXT.offset == IpLease.offset + 1),
+# The first hole: walk the gateway's leases in offset order beside each one's successor (a
+# window function), and stop at the first whose successor is not the next offset. One ordered
+# pass that a LIMIT can cut short, whatever the planner believes about the table: an anti-join
+# (NOT EXISTS offset + 1) planned from stale statistics after a bulk import became a nested
+# loop over the whole table on PostgreSQL (minutes at 50,000 leases).
+_ORDERED = (
+    select(
+        IpLease.offset.label("offset"),
+        func.lead(IpLease.offset).over(order_by=IpLease.offset).label("next"),
     )
-    .order_by(IpLease.offset)
+    .where(*_IN_RANGE)
+    .subquery()
+)
+_GAP = (
+    select(_ORDERED.c.offset + 1)
+    .where(
+        _ORDERED.c.offset < _LAST,
+        or_(_ORDERED.c.next.is_(None), _ORDERED.c.next != _ORDERED.c.offset + 1),
+    )
+    .order_by(_ORDERED.c.offset)
     .limit(1)
 )
 
