@@ -12,9 +12,8 @@ with index-backed SQL (never by loading devices into Python):
 
 Concurrency: on PostgreSQL the caller's transaction locks the gateway row before allocating
 (enrollment's revision bump is that lock), so allocations on one gateway queue instead of
-colliding; the
-primary key is the second line of defence (a violation fails the transaction, which the
-enrollment engine retries). On SQLite every write transaction already holds the database
+colliding; the primary key is the second line of defence (a violation fails the transaction,
+which the enrollment engine retries). On SQLite every write transaction already holds the database
 write lock (BEGIN IMMEDIATE).
 """
 
@@ -91,9 +90,9 @@ _MAX = select(func.max(IpLease.offset)).where(*_IN_RANGE)
 _TAKEN = select(IpLease.offset).where(IpLease.gateway_id == _GW, IpLease.offset == _FIRST)
 # The first hole: walk the gateway's leases in offset order beside each one's successor (a
 # window function), and stop at the first whose successor is not the next offset. One ordered
-# pass that a LIMIT can cut short, whatever the planner believes about the table: an anti-join
-# (NOT EXISTS offset + 1) planned from stale statistics after a bulk import became a nested
-# loop over the whole table on PostgreSQL (minutes at 50,000 leases).
+# pass that a LIMIT can cut short, whatever the planner believes about the table. The former
+# anti-join (NOT EXISTS offset + 1) depended on statistics: planned as a nested loop with a
+# scanned inner side, as stale statistics after a bulk import allow, it is quadratic.
 _ORDERED = (
     select(
         IpLease.offset.label("offset"),
