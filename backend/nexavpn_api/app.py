@@ -12,7 +12,7 @@ from flask_smorest import Api
 from . import __version__, db_setup  # noqa: F401  (db_setup installs engine listeners)
 from .api import register_blueprints
 from .api.common import ErrorSchema
-from .config import load_config
+from .config import create_private_file, load_config, sqlite_file
 from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
 from .metrics import init_metrics
@@ -46,6 +46,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PROPAGATE_EXCEPTIONS=False,
     )
     app.json.sort_keys = False
+    embedded_db = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    if embedded_db is not None:
+        create_private_file(embedded_db)  # before SQLite makes it world-readable
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)

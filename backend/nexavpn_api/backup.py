@@ -24,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .config import create_private_file
+
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -167,7 +169,7 @@ def restore_sqlite(backup: Path, target: Path, *, force: bool = False) -> dict[s
         raise BackupError(
             f"{target} already holds data; stop the server and add --force to replace it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(target)
     src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(str(target), timeout=30)

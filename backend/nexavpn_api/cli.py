@@ -178,6 +178,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if certfile:
         options.update(certfile=certfile, keyfile=keyfile)
 
+    def _announce() -> None:
+        """Say where to sign in once the listening socket is bound (gunicorn's when_ready): a
+        port already taken must not be preceded by a line claiming it is served."""
+        print(f"NexaVPN {__version__} is listening on {url}", flush=True)
+        if certfile and args.self_signed:
+            fingerprint = cert_fingerprint(Path(certfile))
+            print(f"Self-signed certificate SHA-256 fingerprint: {fingerprint}", flush=True)
+        if admin:
+            print(
+                f"Open {url}/ and sign in as {admin!r} with the password printed when it was "
+                f"created (forgot it? nexavpn-server reset-password --username {admin}).",
+                flush=True,
+            )
+        else:
+            print(
+                "No admin exists yet: create one with "
+                "nexavpn-server create-admin --username admin",
+                flush=True,
+            )
+
     class _Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
@@ -189,26 +209,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 for key, value in runpy.run_path(args.gunicorn_config).items():
                     if key in self.cfg.settings and value is not None:
                         self.cfg.set(key, value)
+            their_ready = self.cfg.when_ready
+
+            def when_ready(server: Any) -> None:
+                _announce()
+                their_ready(server)
+
+            self.cfg.set("when_ready", when_ready)
 
         def load(self):
             from .app import create_app
 
             return create_app()
 
-    print(f"NexaVPN {__version__} is listening on {url}", flush=True)
-    if certfile and args.self_signed:
-        print(f"Self-signed certificate SHA-256 fingerprint: {cert_fingerprint(Path(certfile))}")
-    if admin:
-        print(
-            f"Open {url}/ and sign in as {admin!r} with the password printed when it was created "
-            f"(forgot it? nexavpn-server reset-password --username {admin}).",
-            flush=True,
-        )
-    else:
-        print(
-            "No admin exists yet: create one with nexavpn-server create-admin --username admin",
-            flush=True,
-        )
     _Server().run()
     return 0
 

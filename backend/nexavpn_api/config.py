@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -32,9 +33,34 @@ def data_dir() -> Path:
     return Path(os.environ.get(ENV_PREFIX + "DATA_DIR", "var")).resolve()
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (and its directory 0700) unless it exists.
+
+    Used for the embedded SQLite database before SQLite first opens it: the file holds password
+    hashes and device records, and SQLite would otherwise create it (and its -wal/-shm files,
+    which copy the database file's mode) readable by every local user.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process won the race: as good
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases, in-memory and URI-style names)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 def _persistent_secret(name: str, directory: Path) -> str:
     """Generate a secret once and keep it (0600) so restarts do not log everybody out."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / name
     if path.exists():
         return path.read_text().strip()

@@ -104,6 +104,11 @@ class ControlPlaneClient:
             raise ServerUnreachable(f"TLS verification failed: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise ServerUnreachable(type(exc).__name__) from None
+        except OSError as exc:
+            # requests raises a bare OSError when the CA bundle cannot be read (e.g. the file
+            # was removed while the agent runs): keep the applied state and retry, like any
+            # other unreachable server, instead of ending the poll loop.
+            raise ServerUnreachable(f"cannot read the CA file: {type(exc).__name__}") from None
 
     @staticmethod
     def _raise_for(resp: requests.Response) -> None:

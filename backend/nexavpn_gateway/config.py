@@ -128,13 +128,18 @@ def load_settings(
         raise SettingsError("heartbeat_interval must be a number of seconds") from None
     if not 1 <= heartbeat <= 3600:
         raise SettingsError("heartbeat_interval must be 1-3600 seconds")
+    ca_file = Path(str(merged["ca_file"])) if merged.get("ca_file") else None
+    if ca_file is not None and not (ca_file.is_file() and os.access(ca_file, os.R_OK)):
+        # Found at start, not on the first poll: by then the interface is up and the agent
+        # would crash-loop under systemd instead of saying what is wrong.
+        raise SettingsError(f"ca_file {ca_file} is not a readable file")
     return Settings(
         server=str(merged["server"]),
         token_file=Path(str(merged["token_file"])),
         interface=interface,
         listen_port=_int(merged.get("listen_port", 51820), "listen_port", 1, 65535),
         state_dir=Path(str(merged.get("state_dir", DEFAULT_STATE_DIR))),
-        ca_file=Path(str(merged["ca_file"])) if merged.get("ca_file") else None,
+        ca_file=ca_file,
         poll_wait=_int(merged.get("poll_wait", 30), "poll_wait", 0, 60),
         heartbeat_interval=heartbeat,
         log_level=level,

@@ -94,6 +94,12 @@ def test_backup_then_restore_into_fresh_server(datadir, tmp_path, capsys):
     src = datadir("src")
     assert cli.main(["migrate"]) == 0
     _populate()
+    # The live database holds password hashes too: only the server's user may read it (the
+    # -wal/-shm files copy the database file's mode), nor list the data dir.
+    assert stat.S_IMODE((src / "nexavpn.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(src.stat().st_mode) == 0o700
+    for side in src.glob("nexavpn.db-*"):
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     out = tmp_path / "backups" / "nexavpn.db"
     assert cli.main(["backup", "--output", str(out)]) == 0
     assert "devices=1" in capsys.readouterr().out
@@ -104,6 +110,7 @@ def test_backup_then_restore_into_fresh_server(datadir, tmp_path, capsys):
     assert not dst.exists()
     assert cli.main(["restore", "--input", str(out)]) == 0
     assert (dst / "nexavpn.db").is_file()
+    assert stat.S_IMODE((dst / "nexavpn.db").stat().st_mode) == 0o600
     got = _read_back()
     assert got["device"] == ("alice-laptop", FINGERPRINT, "10.8.0.2", "alice")
     assert got["policy"] == ("office", ["10.20.0.0/24"], ["staff"])

@@ -44,6 +44,15 @@ def test_non_loopback_http_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "https" in capsys.readouterr().err
 
 
+def test_unreadable_ca_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = tmp_path / "token"
+    token.write_text("tok")
+    token.chmod(0o600)
+    assert main(["run", "--server", "https://cp.example", "--token-file", str(token),
+                 "--interface", "wg0", "--ca-file", str(tmp_path / "nope.pem")]) == 2
+    assert "nope.pem" in capsys.readouterr().err
+
+
 def _cmd(cp: FakeControlPlane, tmp_path: Path, ns: str, ifname: str, *extra: str) -> list[str]:
     token = tmp_path / "token"
     token.write_text(cp.token + "\n")

@@ -102,6 +102,9 @@ def test_tls_private_ca_trusted_only_when_given(tmp_path) -> None:
         client = ControlPlaneClient(url, "t", ca_file=str(ca_file))
         assert client.session.verify == str(ca_file)
         assert client.fetch_config()["revision"] == 1
+        ca_file.unlink()  # the CA file vanishes while the agent runs: unreachable, not a crash
+        with pytest.raises(ServerUnreachable, match="CA file"):
+            client.fetch_config()
     finally:
         server.shutdown()
         server.server_close()

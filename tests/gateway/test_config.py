@@ -25,12 +25,14 @@ def test_cli_over_env_over_file(tmp_path: Path) -> None:
 
 
 def test_ini_file_and_env_config_path(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     conf = tmp_path / "gateway.ini"
     conf.write_text("[gateway]\nserver = https://ini.example\ntoken_file = /ini\n"
-                    "interface = wg7\nstate_dir = /var/lib/x\nca_file = /ca.pem\n")
+                    f"interface = wg7\nstate_dir = /var/lib/x\nca_file = {ca}\n")
     s = load_settings({}, {"NEXAVPN_GATEWAY_CONFIG": str(conf)})
     assert (s.server, s.interface, s.state_dir, s.ca_file) == (
-        "https://ini.example", "wg7", Path("/var/lib/x"), Path("/ca.pem"))
+        "https://ini.example", "wg7", Path("/var/lib/x"), ca)
     assert s.listen_port == 51820
 
 
@@ -48,6 +50,14 @@ def test_ini_file_and_env_config_path(tmp_path: Path) -> None:
 def test_invalid_settings(cli: dict[str, object], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings({**BASE, **cli}, {}, None)
+
+
+def test_ca_file_must_be_a_readable_file(tmp_path: Path) -> None:
+    """Refused at start (exit 2 from the CLI), before the interface is touched."""
+    with pytest.raises(SettingsError, match=r"ca_file .*missing\.pem"):
+        load_settings({**BASE, "ca_file": str(tmp_path / "missing.pem")}, {}, None)
+    with pytest.raises(SettingsError, match="ca_file"):
+        load_settings({**BASE, "ca_file": str(tmp_path)}, {}, None)  # a directory
 
 
 def test_unknown_key_in_file(tmp_path: Path) -> None:
