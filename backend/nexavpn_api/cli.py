@@ -124,8 +124,9 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
         audit.record_by_system(
             "user.update", target_type="user", target_id=user.id, details={"password": "reset"}
         )
+        name = user.username  # as stored: the lookup ignores case
         db.session.commit()
-    print(f"Password of {args.username!r} was reset; their sessions were ended.")
+    print(f"Password of {name!r} was reset; their sessions were ended.")
     _show_generated(password, generated)
     return 0
 

@@ -238,13 +238,13 @@ def run(
         except (errors.SessionExpired, errors.NotLoggedIn) as exc:
             err.write(f"{exc.message} Connecting with the last profile.\n")
         status = app.connect()
-        out.write(f"Tunnel {status.state} ({status.backend}).\n")
+        out.write(f"Tunnel {status.state.replace('_', ' ')} ({status.backend}).\n")
         if status.detail:
             out.write(status.detail + "\n")
         return EXIT_OK
     if cmd == "disconnect":
         status = app.disconnect()
-        out.write(f"Tunnel {status.state} ({status.backend}).\n")
+        out.write(f"Tunnel {status.state.replace('_', ' ')} ({status.backend}).\n")
         return EXIT_OK
     if cmd == "export-config":
         path = app.export_config(args.output)

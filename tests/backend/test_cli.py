@@ -104,9 +104,10 @@ def test_reset_password_ends_sessions(tmp_path):
     assert client.get("/api/v1/auth/me", headers=me).status_code == 200
 
     res = _run(
-        tmp_path, "reset-password", "--username", "ops", "--password-stdin", stdin="new-pass-2\n"
+        tmp_path, "reset-password", "--username", "OPS", "--password-stdin", stdin="new-pass-2\n"
     )
     assert res.returncode == 0, res.stderr
+    assert "Password of 'ops' was reset" in res.stdout  # the stored name, found regardless of case
     assert client.get("/api/v1/auth/me", headers=me).status_code == 401
     refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
     assert client.post("/api/v1/auth/refresh", headers=refresh).status_code == 401
