@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from . import __version__, db_setup  # noqa: F401  (db_setup installs engine listeners)
 from .api import register_blueprints
-from .api.common import ErrorSchema
+from .api.common import ErrorSchema, IdConverter
 from .config import create_private_file, load_config, sqlite_file
 from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
@@ -55,7 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     jwt.init_app(app)
     init_jwt_callbacks()
 
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     api = _NexaApi(app)
+    api.register_converter(IdConverter, integerconverter2paramschema)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

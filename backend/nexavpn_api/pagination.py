@@ -9,12 +9,16 @@ from sqlalchemy import Select, func, select
 
 from .extensions import db
 
+MAX_PER_PAGE = 200
+#: The offset (page - 1) * per_page must fit a 64-bit integer, or the database refuses it.
+MAX_PAGE = (2**63 - 1) // MAX_PER_PAGE
+
 
 class PageArgsSchema(Schema):
     """Query arguments every list accepts."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

@@ -178,3 +178,21 @@ def test_audit_query_parameters(doc):
         "page",
         "per_page",
     } <= params
+
+
+def test_profile_caching_is_documented(doc):
+    """The contract's If-None-Match → 304 is part of the reference, not only its prose."""
+    op = doc["paths"]["/api/v1/devices/{device_id}/profile"]["get"]
+    headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+    assert "If-None-Match" in headers
+    for status in ("200", "304"):
+        assert "ETag" in op["responses"][status]["headers"]
+    assert "503" in op["responses"]  # the gateway has no key yet
+
+
+def test_path_ids_are_bounded(doc):
+    """Ids above what an id column holds never match a route (404, not an overflow)."""
+    for path, item in doc["paths"].items():
+        for param in item.get("parameters", []):
+            if param["in"] == "path" and param["schema"]["type"] == "integer":
+                assert param["schema"]["maximum"] == 2**31 - 1, path

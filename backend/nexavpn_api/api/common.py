@@ -2,15 +2,89 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import Schema, fields
-from webargs.flaskparser import FlaskParser
+from marshmallow import Schema, fields, missing
+from webargs.flaskparser import FlaskParser, abort
+from werkzeug.routing import IntegerConverter, Map
+
+from ..schemas import ID_MAX
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` path ids, bounded to what an id column holds (see ``schemas.ID_MAX``).
+
+    Unbounded, a larger id would reach the database and fail there with an overflow (a 500).
+    Out of range, the route simply does not match: 404, as for any id that does not exist.
+    """
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _bad_string(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unstorable_field(data: Any) -> str | None:
+    """The top-level field holding a string with a NUL or a lone surrogate, if any.
+
+    Both parse as JSON ("\\u0000", "\\ud800") but neither can be stored (PostgreSQL text has no
+    NUL; a lone surrogate is not encodable as UTF-8), so they are refused at the door rather
+    than failing deep in a service. ``_schema`` when the culprit is not inside a named field
+    (or is a field name itself). An explicit stack: the value may be nested deeply.
+    """
+    if not isinstance(data, dict):
+        tops: list[tuple[str, Any]] = [("_schema", data)]
+    else:
+        tops = [("_schema" if _bad_string(k) else k, v) for k, v in data.items()]
+        bad_key = next((name for name, _ in tops if name == "_schema"), None)
+        if bad_key:
+            return bad_key
+    for name, top in tops:
+        stack = [top]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if _bad_string(item):
+                    return name
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None
 
 
 class _Parser(FlaskParser):
     """The contract says bad input is a 400 (flask-smorest's default is 422)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        """webargs turns only JSONDecodeError into a 400; a body nested too deeply for the
+        parser (RecursionError) or an integer literal longer than Python converts (ValueError)
+        would otherwise be a 500. Strings that cannot be stored are a 400 as well."""
+        try:
+            data = super().load_json(req, schema)
+        except (RecursionError, ValueError) as exc:
+            self._handle_invalid_json_error(exc, req)
+        field = None if data is missing else _unstorable_field(data)
+        if field is not None:
+            abort(
+                400,
+                exc=ValueError("unstorable string"),
+                messages={"json": {field: ["Must be valid Unicode without NUL characters."]}},
+            )
+        return data
 
 
 class Blueprint(SmorestBlueprint):

@@ -98,15 +98,31 @@ class DeviceItem(MethodView):
         return None
 
 
+_ETAG_HEADERS = {
+    "ETag": {
+        "description": 'the profile revision, quoted ("7"): send it back as If-None-Match',
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"schema": {"type": "string", "example": "no-cache"}},
+}
+_IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "description": "the ETag of the profile the client holds; unchanged → 304 without a body",
+    "schema": {"type": "string", "example": '"7"'},
+}
+
+
 @blp.route("/<int:device_id>/profile")
 class DeviceProfile(MethodView):
     """The device's WireGuard profile, with revision ETag for cheap polling."""
 
     @login_required
-    @blp.response(200, ProfileSchema)
-    @blp.alt_response(304, description="unchanged since If-None-Match")
-    @error_responses(blp, 401, 404, 410)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.response(200, ProfileSchema, headers=_ETAG_HEADERS)
+    @blp.alt_response(304, description="unchanged since If-None-Match", headers=_ETAG_HEADERS)
+    @error_responses(blp, 401, 404, 410, 503)
+    @blp.doc(security=[{"bearerAuth": []}], parameters=[_IF_NONE_MATCH])
     def get(self, device_id: int):
         """The profile; 304 when ``If-None-Match`` names its revision; 410 once revoked."""
         device, profile = device_service.profile_for(current_user, device_id)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, validate
+
+#: Largest 64-bit integer (counters, timestamps, offsets).
+INT64_MAX = 2**63 - 1
+#: Largest row id: id columns are ``integer`` on PostgreSQL (32-bit). An id above it cannot
+#: exist, and handing it to the database fails with an overflow (a 500), so requests carrying
+#: one are refused before that: ids in path, query and body are 1 .. ID_MAX.
+ID_MAX = 2**31 - 1
+ID_RANGE = validate.Range(min=1, max=ID_MAX)
 
 
 class StrictSchema(Schema):

@@ -14,7 +14,7 @@ class ConfigArgsSchema(Schema):
     """GET /gateway-agent/config query: ``after`` (revision held), ``wait`` (seconds, clamped)."""
 
     after = fields.Integer(
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=_INT64),
         metadata={"description": "the revision the agent already has"},
     )
     wait = fields.Float(

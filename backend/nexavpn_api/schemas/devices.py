@@ -13,7 +13,7 @@ from nexavpn_shared.netaddr import InvalidValue, validate_fingerprint, validate_
 
 from ..models._types import utcnow
 from ..pagination import PageArgsSchema, page_schema
-from . import StrictSchema
+from . import ID_RANGE, StrictSchema
 
 FORBIDDEN_FIELDS = ("private_key", "privateKey", "PrivateKey")
 
@@ -155,9 +155,9 @@ class EnrollResponseSchema(Schema):
 class DeviceListArgsSchema(PageArgsSchema):
     """GET /devices query (filters are honoured for admins; users only see their own)."""
 
-    user_id = fields.Integer(validate=validate.Range(min=1))
+    user_id = fields.Integer(validate=ID_RANGE)
     status = fields.String(validate=validate.OneOf(DEVICE_STATUSES))
-    gateway_id = fields.Integer(validate=validate.Range(min=1))
+    gateway_id = fields.Integer(validate=ID_RANGE)
 
 
 class RevokeSchema(StrictSchema):

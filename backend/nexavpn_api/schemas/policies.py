@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..pagination import PageArgsSchema
-from . import StrictSchema
+from . import ID_RANGE, StrictSchema
 from .users import group_list
 
 MAX_DESTINATIONS = 256
@@ -34,7 +34,9 @@ class PolicyWriteSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(max=300))
     description = fields.String(load_default="", validate=_description)
     enabled = fields.Boolean(load_default=True)
-    user_ids = fields.List(fields.Integer(strict=True), load_default=list, validate=_user_ids)
+    user_ids = fields.List(
+        fields.Integer(strict=True, validate=ID_RANGE), load_default=list, validate=_user_ids
+    )
     groups = group_list(load_default=list)
     destinations = fields.List(
         fields.String(validate=validate.Length(max=64)), required=True, validate=_destinations
@@ -47,7 +49,7 @@ class PolicyUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(max=300))
     description = fields.String(validate=_description)
     enabled = fields.Boolean()
-    user_ids = fields.List(fields.Integer(strict=True), validate=_user_ids)
+    user_ids = fields.List(fields.Integer(strict=True, validate=ID_RANGE), validate=_user_ids)
     groups = group_list()
     destinations = fields.List(
         fields.String(validate=validate.Length(max=64)), validate=_destinations
@@ -61,5 +63,7 @@ class PolicyListArgsSchema(PageArgsSchema):
         validate=validate.Length(max=64), metadata={"description": "substring of the name"}
     )
     enabled = fields.Boolean()
-    user_id = fields.Integer(metadata={"description": "policies naming this user directly"})
+    user_id = fields.Integer(
+        validate=ID_RANGE, metadata={"description": "policies naming this user directly"}
+    )
     group = fields.String(validate=validate.Length(max=64))
