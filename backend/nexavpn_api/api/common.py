@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields, missing
 from webargs.flaskparser import FlaskParser, abort
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 
 from ..schemas import ID_MAX
@@ -68,6 +69,12 @@ class _Parser(FlaskParser):
     """The contract says bad input is a 400 (flask-smorest's default is 422)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def load_querystring(self, req: Any, schema: Any) -> Any:
+        """An empty query value means "not given", as when an HTML form or a URL template
+        (``?actor_id=&action=…``) leaves a filter blank, rather than a 400 for the blank."""
+        given = MultiDict((k, v) for k, v in req.args.items(multi=True) if v != "")
+        return self._makeproxy(given, schema)
 
     def load_json(self, req: Any, schema: Any) -> Any:
         """webargs turns only JSONDecodeError into a 400; a body nested too deeply for the
