@@ -8,10 +8,11 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
 from .extensions import db
+from .schemas import INT64_MAX
 
 MAX_PER_PAGE = 200
 #: The offset (page - 1) * per_page must fit a 64-bit integer, or the database refuses it.
-MAX_PAGE = (2**63 - 1) // MAX_PER_PAGE
+MAX_PAGE = INT64_MAX // MAX_PER_PAGE
 
 
 class PageArgsSchema(Schema):

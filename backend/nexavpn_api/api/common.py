@@ -35,33 +35,38 @@ def _bad_string(value: str) -> bool:
     return False
 
 
+def _holds_bad_string(value: Any) -> bool:
+    """Whether any string in ``value`` (keys included) holds a NUL or a lone surrogate; an
+    explicit stack, since the value may be nested deeply."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _bad_string(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _unstorable_field(data: Any) -> str | None:
     """The top-level field holding a string with a NUL or a lone surrogate, if any.
 
     Both parse as JSON ("\\u0000", "\\ud800") but neither can be stored (PostgreSQL text has no
     NUL; a lone surrogate is not encodable as UTF-8), so they are refused at the door rather
     than failing deep in a service. ``_schema`` when the culprit is not inside a named field
-    (or is a field name itself). An explicit stack: the value may be nested deeply.
+    (or is a field name itself).
     """
     if not isinstance(data, dict):
-        tops: list[tuple[str, Any]] = [("_schema", data)]
-    else:
-        tops = [("_schema" if _bad_string(k) else k, v) for k, v in data.items()]
-        bad_key = next((name for name, _ in tops if name == "_schema"), None)
-        if bad_key:
-            return bad_key
-    for name, top in tops:
-        stack = [top]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                if _bad_string(item):
-                    return name
-            elif isinstance(item, dict):
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                stack.extend(item)
+        return "_schema" if _holds_bad_string(data) else None
+    for key, value in data.items():
+        if _bad_string(key):
+            return "_schema"
+        if _holds_bad_string(value):
+            return key
     return None
 
 

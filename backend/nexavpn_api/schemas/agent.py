@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from . import StrictSchema
+from . import INT64_MAX, StrictSchema
 
 MAX_HEARTBEAT_PEERS = 100_000
-_INT64 = 2**63 - 1
 
 
 class ConfigArgsSchema(Schema):
     """GET /gateway-agent/config query: ``after`` (revision held), ``wait`` (seconds, clamped)."""
 
     after = fields.Integer(
-        validate=validate.Range(min=0, max=_INT64),
+        validate=validate.Range(min=0, max=INT64_MAX),
         metadata={"description": "the revision the agent already has"},
     )
     wait = fields.Float(
@@ -56,11 +55,11 @@ class PeerStatSchema(StrictSchema):
     public_key = fields.String(required=True, validate=validate.Length(max=64))
     latest_handshake = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0, max=2**63 - 1),
+        validate=validate.Range(min=0, max=INT64_MAX),
         metadata={"description": "UNIX seconds; 0 = never"},
     )
-    rx_bytes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=_INT64))
-    tx_bytes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=_INT64))
+    rx_bytes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=INT64_MAX))
+    tx_bytes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=INT64_MAX))
 
 
 class HeartbeatSchema(StrictSchema):
