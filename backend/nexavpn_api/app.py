@@ -14,6 +14,7 @@ from . import __version__, db_setup  # noqa: F401  (db_setup installs engine lis
 from .api import register_blueprints
 from .api.common import ErrorSchema, IdConverter
 from .config import create_private_file, load_config, sqlite_file
+from .db_faults import init_db_faults
 from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
 from .metrics import init_metrics
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     register_blueprints(api)
     register_error_handlers(app)
+    init_db_faults(app)
     register_web(app)
     init_metrics(app)  # /metrics only when NEXAVPN_METRICS_ENABLED (docs/operations.md)
     app.extensions["nexavpn_version"] = __version__

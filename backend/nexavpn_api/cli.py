@@ -25,12 +25,16 @@ def _app():
 
 
 def run_migrations(app=None) -> None:
-    """Apply pending Alembic migrations (idempotent), then drop pooled connections."""
+    """Apply pending Alembic migrations (idempotent), then drop pooled connections.
+
+    Migrations run without the request statement timeout: rewriting a large table is no fault.
+    """
     from flask_migrate import upgrade
 
+    from .app import create_app
     from .extensions import db
 
-    app = app or _app()
+    app = create_app({"NEXAVPN_DB_STATEMENT_TIMEOUT_SECONDS": 0})
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         db.engine.dispose()
@@ -143,8 +147,33 @@ def _first_admin(app) -> str | None:
         return name
 
 
+def raise_open_files_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit: every waiting long-poll holds a socket."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):  # pragma: no cover - a container may forbid it
+            log.warning("could not raise the open-files limit above %s", soft)
+    return soft
+
+
+def worker_connections() -> int:
+    """Connections one gevent worker accepts: its long-poll capacity plus room for the rest."""
+    from .config import longpoll_capacity
+
+    configured = os.environ.get("NEXAVPN_WORKER_CONNECTIONS", "").strip()
+    if configured:
+        return int(configured)
+    return longpoll_capacity() + 2000
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Apply migrations, then serve with gunicorn (threaded workers for long-polls)."""
+    """Apply migrations, then serve with gunicorn (gevent workers: a waiting long-poll holds no
+    thread, only a greenlet and a socket)."""
     from gunicorn.app.base import BaseApplication
 
     from .config import data_dir
@@ -164,11 +193,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host_for_url = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{scheme}://{host_for_url}:{args.port}"
 
+    raise_open_files_limit()
     options: dict[str, Any] = {
         "bind": f"{host_for_url}:{args.port}",
         "workers": args.workers,
-        "worker_class": "gthread",
+        "worker_class": args.worker_class,
         "threads": args.threads,
+        "worker_connections": worker_connections(),
         "timeout": 120,
         "graceful_timeout": 30,
         "accesslog": "-" if args.access_log else None,
@@ -237,7 +268,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("NEXAVPN_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("NEXAVPN_PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("NEXAVPN_WORKERS", "2")))
-    p.add_argument("--threads", type=int, default=int(os.environ.get("NEXAVPN_THREADS", "16")))
+    p.add_argument(
+        "--worker-class",
+        choices=("gevent", "gthread"),
+        default=os.environ.get("NEXAVPN_WORKER_CLASS", "gevent"),
+        help="gevent (default: long-polls cost no thread) or gthread (threads, no gevent)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("NEXAVPN_THREADS", "16")),
+        help="threads per worker with --worker-class gthread",
+    )
     p.add_argument("--tls-cert", default=os.environ.get("NEXAVPN_TLS_CERT"))
     p.add_argument("--tls-key", default=os.environ.get("NEXAVPN_TLS_KEY"))
     p.add_argument(

@@ -71,6 +71,11 @@ def _persistent_secret(name: str, directory: Path) -> str:
     return value
 
 
+def longpoll_capacity() -> int:
+    """Waiting long-polls one server process holds (``NEXAVPN_LONGPOLL_CAPACITY``)."""
+    return max(1, _env_int("LONGPOLL_CAPACITY", 10000))
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config: defaults < environment < explicit overrides (tests)."""
     overrides = dict(overrides or {})
@@ -93,7 +98,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "DATA_DIR": str(ddir),
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SECRET_KEY": secret,
         "JWT_SECRET_KEY": jwt_secret,
         "JWT_ACCESS_TOKEN_EXPIRES": _env_int("ACCESS_TOKEN_SECONDS", 900),
@@ -107,9 +111,57 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_LOGIN_MAX_FAILURES_PER_IP": _env_int("LOGIN_MAX_FAILURES_PER_IP", 0),
         "NEXAVPN_LOGIN_WINDOW_SECONDS": _env_int("LOGIN_WINDOW_SECONDS", 300),
         "NEXAVPN_LONGPOLL_MAX_SECONDS": _env_int("LONGPOLL_MAX_SECONDS", 60),
+        # Waiting long-polls one server process holds; beyond it: 503 + Retry-After at once.
+        "NEXAVPN_LONGPOLL_CAPACITY": longpoll_capacity(),
+        # Database faults answer 503 database_unavailable within seconds, never hang a request.
+        "NEXAVPN_DB_CONNECT_TIMEOUT_SECONDS": _env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
+        "NEXAVPN_DB_STATEMENT_TIMEOUT_SECONDS": _env_int("DB_STATEMENT_TIMEOUT_SECONDS", 10),
+        "NEXAVPN_DB_POOL_TIMEOUT_SECONDS": _env_int("DB_POOL_TIMEOUT_SECONDS", 5),
+        "NEXAVPN_DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 10),
+        "NEXAVPN_DB_MAX_OVERFLOW": _env_int("DB_MAX_OVERFLOW", 20),
+        "NEXAVPN_DB_KEEPALIVE_SECONDS": _env_int("DB_KEEPALIVE_SECONDS", 15),
+        "NEXAVPN_DB_TCP_USER_TIMEOUT_SECONDS": _env_int("DB_TCP_USER_TIMEOUT_SECONDS", 10),
+        "NEXAVPN_DB_DEADLINE_SECONDS": _env_int("DB_DEADLINE_SECONDS", 10),
         "NEXAVPN_TRUST_PROXY": _env_bool("TRUST_PROXY", False),
         "NEXAVPN_METRICS_ENABLED": _env_bool("METRICS_ENABLED", False),
         "NEXAVPN_ADMIN_UI_DIR": os.environ.get(ENV_PREFIX + "ADMIN_UI_DIR", ""),
     }
     cfg.update(overrides)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(cfg)
     return cfg
+
+
+def postgres_connect_args(cfg: dict[str, Any]) -> dict[str, Any]:
+    """libpq settings: connect timeout and TCP keepalives, so a lost database is noticed."""
+    keepalive = max(1, int(cfg["NEXAVPN_DB_KEEPALIVE_SECONDS"]))
+    args: dict[str, Any] = {
+        "connect_timeout": max(1, int(cfg["NEXAVPN_DB_CONNECT_TIMEOUT_SECONDS"])),
+        "keepalives": 1,
+        "keepalives_idle": keepalive,
+        "keepalives_interval": max(1, keepalive // 3),
+        "keepalives_count": 3,
+    }
+    user_timeout = int(cfg["NEXAVPN_DB_TCP_USER_TIMEOUT_SECONDS"])
+    if user_timeout > 0:
+        args["tcp_user_timeout"] = user_timeout * 1000
+    return args
+
+
+def engine_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: pool bounds and, on PostgreSQL, timeouts and keepalives."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return options
+    connect_args = postgres_connect_args(cfg)
+    statement = int(cfg["NEXAVPN_DB_STATEMENT_TIMEOUT_SECONDS"])
+    if statement > 0:
+        connect_args["options"] = f"-c statement_timeout={statement * 1000}"
+    options.update(
+        pool_size=max(1, int(cfg["NEXAVPN_DB_POOL_SIZE"])),
+        max_overflow=max(0, int(cfg["NEXAVPN_DB_MAX_OVERFLOW"])),
+        pool_timeout=max(1, int(cfg["NEXAVPN_DB_POOL_TIMEOUT_SECONDS"])),
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+    return options

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_PHASE = "nexavpn_read_phase"
 
 
 @event.listens_for(Engine, "connect")
@@ -38,7 +41,26 @@ def _sqlite_begin(conn) -> None:
     """
     if conn.dialect.name != "sqlite":
         return
-    if has_request_context() and request.method in _READ_METHODS:
+    if has_request_context() and (request.method in _READ_METHODS or g.get(_READ_PHASE)):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextlib.contextmanager
+def read_phase() -> Iterator[None]:
+    """Reads of a writing request that must not hold the SQLite write lock (ended on exit).
+
+    A login reads the user, then hashes for tens of milliseconds: inside this block the
+    transaction is deferred (no write lock), and it is ended before the slow step so the write
+    that follows takes the lock only for itself.
+    """
+    from .extensions import db
+
+    g.setdefault(_READ_PHASE, False)
+    setattr(g, _READ_PHASE, True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        setattr(g, _READ_PHASE, False)

@@ -6,13 +6,34 @@ import signal
 from typing import Any
 
 
+def make_psycopg_cooperative() -> None:
+    """psycopg picks its wait function when imported; ``serve`` imported it in the master
+    (migrations) before the gevent worker patched the standard library, so choose again."""
+    import sys
+
+    waiting = sys.modules.get("psycopg.waiting")
+    if waiting is None:
+        return
+    from .green import is_green
+
+    if not is_green():
+        return
+    import selectors
+
+    waiting.wait = waiting.wait_select
+    waiting._ready = waiting._ready_select
+    waiting.DefaultSelector = selectors.DefaultSelector  # gevent's, used while connecting
+
+
 def post_worker_init(worker: Any) -> None:
     """On SIGTERM/SIGINT/SIGQUIT, release waiting long-polls before gunicorn's own handler runs.
 
-    gunicorn's graceful stop waits for requests in flight; an agent's config long-poll would
-    hold the worker for up to its ``wait``. Releasing it (a 304) lets the stop finish at once.
+    gunicorn's graceful stop waits for requests in flight; a long-poll would hold the worker
+    for up to its ``wait``. Releasing it (a 304) lets the stop finish at once.
     """
     from .services import notify
+
+    make_psycopg_cooperative()
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         previous = signal.getsignal(sig)

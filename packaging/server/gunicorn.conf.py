@@ -2,11 +2,14 @@
 the container pass it; NEXAVPN_GUNICORN_CONFIG does the same).
 
 Why these values:
-* gthread workers: a gateway agent's config long-poll holds a thread for up to 60 s, so each
-  worker has many threads (NEXAVPN_THREADS, default 32) and a handful of processes (default
-  2 x CPUs + 1, at most 8) share the CPU-bound work (argon2 password hashing, JSON).
-* ``timeout`` is gunicorn's worker-liveness limit, not a request limit (gthread workers check in
-  from their main loop), so long-polls never trip it; 120 s catches a truly stuck worker.
+* gevent workers: a waiting long-poll (agent config, client profile) is a greenlet and a socket,
+  not a thread, so one worker holds tens of thousands (NEXAVPN_LONGPOLL_CAPACITY, default
+  10000, beyond it 503 + Retry-After); ``worker_connections`` leaves room above that for
+  heartbeats, logins and admin calls. argon2 runs in gevent's threadpool. A handful of
+  processes (default 2 x CPUs + 1, at most 8) share the CPU-bound work.
+  NEXAVPN_WORKER_CLASS=gthread falls back to threads (NEXAVPN_THREADS each).
+* ``timeout`` is gunicorn's worker-liveness limit, not a request limit (workers check in from
+  their main loop), so long-polls never trip it; 120 s catches a truly stuck worker.
 * ``graceful_timeout``: on stop/restart, requests in flight get 30 s to finish; an agent whose
   long-poll is cut simply polls again.
 * bind, TLS and the access log stay with the command line (``--host/--port/--tls-*``), except
@@ -35,9 +38,12 @@ def _cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-worker_class = "gthread"
+worker_class = os.environ.get("NEXAVPN_WORKER_CLASS", "gevent")
 workers = _env_int("NEXAVPN_WORKERS", min(2 * _cpus() + 1, 8))
 threads = _env_int("NEXAVPN_THREADS", 32)
+worker_connections = _env_int(
+    "NEXAVPN_WORKER_CONNECTIONS", _env_int("NEXAVPN_LONGPOLL_CAPACITY", 10000) + 2000
+)
 timeout = _env_int("NEXAVPN_WORKER_TIMEOUT", 120)
 graceful_timeout = _env_int("NEXAVPN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5  # behind nginx's upstream keepalive pool
@@ -57,7 +63,11 @@ loglevel = os.environ.get("NEXAVPN_LOG_LEVEL", "info").lower()
 
 
 def on_starting(server) -> None:
-    """Empty the Prometheus multiprocess directory: stale files would add old counts."""
+    """Raise the open-files limit (one socket per waiting long-poll); empty the Prometheus
+    multiprocess directory (stale files would add old counts)."""
+    from nexavpn_api.cli import raise_open_files_limit
+
+    raise_open_files_limit()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         return

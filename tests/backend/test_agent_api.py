@@ -1,5 +1,6 @@
-"""Gateway agent API: config shape, long-poll (in-process wake and cross-process polling),
-heartbeat storing the key, port, liveness and per-peer handshakes and counters."""
+"""Gateway agent API: config shape, long-poll (in-process and cross-process wake-ups,
+replacement, capacity), heartbeat storing the key, port, liveness and per-peer handshakes and
+counters."""
 
 from __future__ import annotations
 
@@ -131,11 +132,8 @@ def _poll_in_thread(app, headers, after, wait):
     return th, out
 
 
-def test_enrollment_wakes_long_poll_in_process(app, client, gw, user, monkeypatch):
-    """With cross-process polling slowed to 30 s, only the in-process wake-up can be this fast."""
-    from nexavpn_api.services import notify
-
-    monkeypatch.setattr(notify, "POLL_INTERVAL", 30.0)
+def test_enrollment_wakes_long_poll_in_process(app, client, gw, user):
+    """The commit wakes the waiter in this process directly (no timer, no re-read loop)."""
     _, ah = gw
     _, h = user
     rev = client.get(C, headers=ah).get_json()["revision"]
@@ -151,26 +149,105 @@ def test_enrollment_wakes_long_poll_in_process(app, client, gw, user, monkeypatc
     assert [p["public_key"] for p in out["json"]["peers"]] == [body["public_key"]]
 
 
-def test_change_from_another_process_is_seen_by_polling(app, client, gw, monkeypatch):
-    """A revision bumped behind this process's back (no in-process wake) is still noticed."""
-    from sqlalchemy import create_engine, text
+_BUMP_IN_OTHER_PROCESS = """
+import sys
+from nexavpn_api.app import create_app
+from nexavpn_api.extensions import db
+from nexavpn_api.services import provisioning
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "DATA_DIR": sys.argv[2],
+                  "SECRET_KEY": "x", "JWT_SECRET_KEY": "y" * 40})
+with app.app_context():
+    provisioning.bump_gateways([int(sys.argv[3])])
+    db.session.commit()
+"""
 
-    from nexavpn_api.services import notify
 
-    monkeypatch.setattr(notify, "POLL_INTERVAL", 0.2)
+def test_change_from_another_process_wakes_the_waiter(app, client, gw, tmp_path):
+    """A revision bumped by another process (PostgreSQL NOTIFY, or the SQLite workers'
+    sockets) wakes the waiter here; nothing re-reads the row on a timer."""
+    import subprocess
+    import sys
+
     gid, ah = gw
     rev = client.get(C, headers=ah).get_json()["revision"]
-    th, out = _poll_in_thread(app, ah, rev, 20)
+    th, out = _poll_in_thread(app, ah, rev, 30)
     time.sleep(0.5)
-    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    with other.begin() as conn:
-        conn.execute(text("UPDATE gateways SET revision = revision + 1 WHERE id = :g"), {"g": gid})
-    done = time.monotonic()
-    other.dispose()
-    th.join(10)
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-c", _BUMP_IN_OTHER_PROCESS,
+         app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path / "other"), str(gid)],
+        check=True, timeout=60, capture_output=True,
+    )
+    th.join(20)
     assert out["status"] == 200
     assert out["json"]["revision"] == rev + 1
-    assert out["at"] - done < 1.0
+    assert out["at"] - started < 10  # the other process's start-up included; far below 30 s
+
+
+def test_a_waiting_long_poll_reads_nothing_while_nothing_changes(app, client, gw):
+    from sqlalchemy import event
+
+    from nexavpn_api.extensions import db
+
+    _, ah = gw
+    rev = client.get(C, headers=ah).get_json()["revision"]
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    th, out = _poll_in_thread(app, ah, rev, 3)
+    time.sleep(0.8)  # authenticated, read once, now waiting
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        time.sleep(1.5)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    th.join(10)
+    assert out["status"] == 304
+    assert statements == []
+
+
+def test_a_second_poll_with_the_same_token_replaces_the_first(app, client, gw):
+    _, ah = gw
+    rev = client.get(C, headers=ah).get_json()["revision"]
+    first, out1 = _poll_in_thread(app, ah, rev, 20)
+    time.sleep(0.5)
+    second, out2 = _poll_in_thread(app, ah, rev, 1)
+    first.join(5)
+    assert out1["status"] == 304 and out1["took"] < 3
+    second.join(5)
+    assert out2["status"] == 304
+
+
+def test_beyond_capacity_answers_503_at_once(app, client, gw, user):
+    _, ah = gw
+    _, h = user
+    app.config["NEXAVPN_LONGPOLL_CAPACITY"] = 1
+    rev = client.get(C, headers=ah).get_json()["revision"]
+    th, out = _poll_in_thread(app, ah, rev, 5)
+    time.sleep(0.5)
+    body = enroll_body()
+    created = client.post(E, json=body, headers=h)
+    assert created.status_code == 201  # not a long-poll: never refused for capacity
+    th.join(10)
+    assert out["status"] == 200
+    th, out = _poll_in_thread(app, ah, out["json"]["revision"], 5)
+    time.sleep(0.5)
+    dev = created.get_json()["device"]["id"]
+    etag = f'"{created.get_json()["profile"]["revision"]}"'
+    started = time.monotonic()
+    busy = client.get(
+        f"/api/v1/devices/{dev}/profile", query_string={"wait": 5},
+        headers={**h, "If-None-Match": etag},
+    )
+    assert busy.status_code == 503
+    assert time.monotonic() - started < 1
+    assert busy.get_json()["error"]["code"] == "server_busy"
+    assert int(busy.headers["Retry-After"]) > 0
+    th.join(10)
 
 
 def test_rolled_back_change_wakes_nobody(app, client, gw):

@@ -17,12 +17,13 @@ from ..schemas.devices import (
     DeviceSchema,
     EnrollResponseSchema,
     EnrollSchema,
+    ProfileArgsSchema,
     ProfileSchema,
     RevokeSchema,
 )
 from ..security import admin_required, login_required
 from ..services import devices as device_service
-from ..services import enrollment, profiles
+from ..services import enrollment, notify
 from .common import Blueprint, api_prefix
 
 blp = Blueprint(
@@ -119,15 +120,27 @@ class DeviceProfile(MethodView):
     """The device's WireGuard profile, with revision ETag for cheap polling."""
 
     @login_required
+    @blp.arguments(ProfileArgsSchema, location="query")
     @blp.response(200, ProfileSchema, headers=_ETAG_HEADERS)
-    @blp.alt_response(304, description="unchanged since If-None-Match", headers=_ETAG_HEADERS)
-    @error_responses(blp, 401, 404, 410, 503)
+    @blp.alt_response(
+        304,
+        description="unchanged since If-None-Match (with `wait`: still unchanged when it ran out)",
+        headers=_ETAG_HEADERS,
+    )
+    @error_responses(blp, 400, 401, 404, 410, 503)
     @blp.doc(security=[{"bearerAuth": []}], parameters=[_IF_NONE_MATCH])
-    def get(self, device_id: int):
-        """The profile; 304 when ``If-None-Match`` names its revision; 410 once revoked."""
-        device, profile = device_service.profile_for(current_user, device_id)
-        tag = profiles.etag(device)
-        unchanged = profiles.etag_matches(request.headers.get("If-None-Match"), device)
+    def get(self, args, device_id: int):
+        """The profile; 304 when ``If-None-Match`` names its revision; 410 once revoked.
+
+        With ``wait`` (0-60 s) and a matching ``If-None-Match`` the request waits until the
+        revision changes (200), the device is revoked (410) or ``wait`` passes (304).
+        """
+        tag, profile, unchanged = device_service.profile_when_changed(
+            current_user,
+            device_id,
+            request.headers.get("If-None-Match"),
+            notify.clamp_wait(args.get("wait")),
+        )
         body = None if unchanged else _profile_schema.dump(profile)
         db.session.rollback()  # end the read transaction before the write (see touch_sync)
         device_service.touch_sync(device_id)

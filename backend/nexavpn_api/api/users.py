@@ -38,7 +38,8 @@ class Users(MethodView):
     @blp.doc(security=BEARER)
     def post(self, body: dict):
         """Create a user (admin). Usernames are unique regardless of case (409)."""
-        return svc.create_user(current_user, body)
+        password_hash = svc.hash_outside_transaction(body["password"])
+        return svc.create_user(current_user, body, password_hash=password_hash)
 
 
 @blp.route("/<int:user_id>")
@@ -67,7 +68,11 @@ class UserItem(MethodView):
         themselves or disable/demote the last enabled admin (409).
         """
         user = svc.get_visible_user(current_user, user_id)
-        return svc.update_user(current_user, user, body, actor_family=current_family_id())
+        work = svc.password_work(current_user, user, body)  # argon2 before the write lock
+        user = svc.get_visible_user(current_user, user_id)
+        return svc.update_user(
+            current_user, user, body, actor_family=current_family_id(), prepared=work
+        )
 
     @admin_required
     @blp.response(204)

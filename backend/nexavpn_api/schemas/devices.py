@@ -145,6 +145,18 @@ class ProfileSchema(Schema):
     config = fields.String()
 
 
+class ProfileArgsSchema(Schema):
+    """GET /devices/{id}/profile query: ``wait`` (long-poll seconds, clamped to 0-60)."""
+
+    wait = fields.Float(
+        load_default=0.0,
+        allow_nan=False,
+        metadata={
+            "description": "long-poll seconds while If-None-Match still names the revision (0-60)"
+        },
+    )
+
+
 class EnrollResponseSchema(Schema):
     """The enrollment answer."""
 

@@ -6,7 +6,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from nexavpn_shared.contract import DEFAULT_LISTEN_PORT
@@ -74,8 +73,7 @@ def build_config(gateway_id: int) -> dict[str, Any] | None:
 
 def clamp_wait(wait: float | None) -> float:
     """``wait`` limited to 0..min(60, NEXAVPN_LONGPOLL_MAX_SECONDS)."""
-    limit = min(60.0, float(current_app.config.get("NEXAVPN_LONGPOLL_MAX_SECONDS", 60)))
-    return max(0.0, min(float(wait or 0.0), limit))
+    return notify.clamp_wait(wait)
 
 
 def config_or_wait(gateway_id: int, after: int | None, wait: float) -> dict[str, Any] | None:
@@ -87,10 +85,20 @@ def config_or_wait(gateway_id: int, after: int | None, wait: float) -> dict[str,
         return build_config(gateway_id)
     if wait <= 0:
         return None
-    # Never hold a transaction (or, on SQLite, a read snapshot) while sleeping.
-    db.session.rollback()
-    db.session.close()
-    if notify.wait_for_revision_change(gateway_id, after, wait) is None:
+
+    def revision() -> int | None:
+        return db.session.execute(
+            select(Gateway.revision).where(Gateway.id == gateway_id)
+        ).scalar_one_or_none()
+
+    moved = notify.wait_for(
+        notify.gateway_topic(gateway_id),
+        revision,
+        lambda rev: rev != after,
+        wait,
+        exclusive_key=f"agent:{gateway_id}",  # a second poll with the token replaces the first
+    )
+    if moved is None:
         return None
     return build_config(gateway_id)
 

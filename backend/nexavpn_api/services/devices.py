@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Device, Gateway, User
 from ..models._types import utcnow
 from ..pagination import paginate
-from . import audit, profiles, provisioning
+from . import audit, notify, profiles, provisioning
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,41 @@ def profile_for(caller: User, device_id: int) -> tuple[Device, dict[str, Any] | 
             503, "service_unavailable", "The device's gateway has not reported its key yet."
         )
     return device, profiles.build_profile(device, gateway)
+
+
+def profile_when_changed(
+    caller: User, device_id: int, if_none_match: str | None, wait: float
+) -> tuple[str, dict[str, Any] | None, bool]:
+    """(ETag, profile, unchanged): at once, or after a long-poll of up to ``wait`` seconds.
+
+    With ``If-None-Match`` naming the current revision the request waits until the profile's
+    revision or the device's status changes (then 200, or 410 once revoked) or ``wait``
+    passes (unchanged → 304).
+    """
+    caller_id = caller.id
+    device, profile = profile_for(caller, device_id)
+    unchanged = profiles.etag_matches(if_none_match, device)
+    tag = profiles.etag(device)
+    if not unchanged or wait <= 0:
+        return tag, profile, unchanged
+    held = (device.profile_revision, device.status)
+
+    def state() -> tuple[int, str] | None:
+        row = db.session.execute(
+            select(Device.profile_revision, Device.status).where(Device.id == device_id)
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    moved = notify.wait_for(
+        notify.device_topic(device_id), state, lambda now: now != held, wait
+    )
+    if moved is None:
+        return tag, profile, True
+    caller = db.session.get(User, caller_id)
+    if caller is None:
+        raise not_found("Device")
+    device, profile = profile_for(caller, device_id)
+    return profiles.etag(device), profile, profiles.etag_matches(if_none_match, device)
 
 
 def touch_sync(device_id: int) -> None:

@@ -16,6 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
+from ..green import run_cpu
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get("NEXAVPN_ARGON2_" + name, "").strip()
@@ -57,18 +59,22 @@ MAX_LENGTH = 1024
 
 
 def hash_password(password: str) -> str:
-    """argon2id hash (salted, parameters embedded in the string)."""
-    return _hasher().hash(password)
+    """argon2id hash (salted, parameters embedded in the string); off the gevent hub."""
+    return run_cpu(_hasher().hash, password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; with no hash, burn the same time and say no."""
+    """True when ``password`` matches; with no hash, burn the same time and say no.
+
+    argon2-cffi releases the GIL, so under gevent the work runs in the hub's threadpool and the
+    worker keeps answering other requests meanwhile.
+    """
     hasher = _hasher()
     try:
         if password_hash is None:
-            hasher.verify(_dummy_hash(**argon2_parameters()), password + "\0x")
+            run_cpu(hasher.verify, _dummy_hash(**argon2_parameters()), password + "\0x")
             return False
-        return hasher.verify(password_hash, password)
+        return bool(run_cpu(hasher.verify, password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -3,7 +3,9 @@
 Other services call these after changing what a device may reach (policy create/edit/delete,
 group membership, user disable/delete, gateway endpoint/key/DNS/MTU). Every function works with
 queries over the affected rows only, adds to the caller's transaction and never commits; the
-agents' long-polls are woken after the caller's commit (see :mod:`.notify`).
+agents' and clients' long-polls are woken after the caller's commit (see :mod:`.notify`): every
+change of a device's ``profile_revision`` or status here marks the device, through the ORM
+(:func:`.notify._collect_device_changes`) or explicitly for bulk updates.
 
 Lock order (PostgreSQL), shared with enrollment so concurrent writers queue instead of
 deadlocking: users (by id) → devices → gateways (by id).
@@ -153,17 +155,20 @@ def refresh_users(user_ids: Iterable[int]) -> None:
                 .values(resources=new, profile_revision=Device.profile_revision + 1)
                 .execution_options(synchronize_session="fetch")
             )
+            notify.mark_devices_changed(chunk)
     bump_gateways(gateways)
 
 
 def refresh_gateway(gateway_id: int) -> None:
     """The gateway's endpoint, key, DNS or MTU changed: every active device's profile did too."""
-    db.session.execute(
+    changed = db.session.execute(
         update(Device)
         .where(Device.gateway_id == gateway_id, Device.status == ACTIVE)
         .values(profile_revision=Device.profile_revision + 1)
+        .returning(Device.id)
         .execution_options(synchronize_session="fetch")
-    )
+    ).scalars()
+    notify.mark_devices_changed(list(changed))
     bump_gateways([gateway_id])
 
 

@@ -17,6 +17,7 @@ from flask import current_app, request
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import func, select, update
 
+from ..db_setup import read_phase
 from ..errors import ApiError
 from ..extensions import db
 from ..models import TokenFamily, User
@@ -97,7 +98,12 @@ def login(username: str, password: str) -> dict[str, Any]:
     user with the right password learns it is disabled (403), with a wrong one it does not.
     """
     key = _login_key(username)
-    wait = ratelimit.retry_after(key, client_ip())
+    # Read, hash, then write: the password check (tens of ms) runs outside any transaction,
+    # so on SQLite the write lock is held only for the short write at the end.
+    with read_phase():
+        wait = ratelimit.retry_after(key, client_ip())
+        found = find_user_by_username(key) if wait is None else None
+        user_id, stored_hash = (found.id, found.password_hash) if found else (None, None)
     if wait is not None:
         _failed(key, ratelimit.REASON_RATE_LIMITED, None)
         raise ApiError(
@@ -108,8 +114,11 @@ def login(username: str, password: str) -> dict[str, Any]:
             headers={"Retry-After": str(wait)},
         )
 
-    user = find_user_by_username(key)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = verify_password(stored_hash, password)
+    new_hash = hash_password(password) if ok and needs_rehash(stored_hash) else None
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is not None and user.password_hash != stored_hash:
+        ok = False  # the password changed while we were checking the old one
     if user is None or not ok:
         _failed(key, "unknown_user" if user is None else "bad_password", user)
         raise ApiError(401, "invalid_credentials", "The username or password is incorrect.")
@@ -117,8 +126,8 @@ def login(username: str, password: str) -> dict[str, Any]:
         _failed(key, "disabled", user)
         raise ApiError(403, "user_disabled", "This account is disabled.")
 
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if new_hash is not None:
+        user.password_hash = new_hash
     family = start_family(user)
     access, refresh, jti = _issue(user, family.id)
     family.current_refresh_jti = jti

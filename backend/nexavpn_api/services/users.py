@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -94,8 +95,33 @@ def _commit_or_conflict() -> None:
         raise _conflict_username() from None
 
 
-def create_user(actor: User, data: dict[str, Any]) -> User:
-    """Create a user (admin)."""
+@dataclass(frozen=True)
+class PasswordWork:
+    """A password change's slow part (argon2), done before the write transaction."""
+
+    current_ok: bool
+    new_hash: str
+
+
+def hash_outside_transaction(password: str) -> str:
+    """End the request's transaction (on SQLite: release the write lock), then hash."""
+    db.session.rollback()
+    return hash_password(password)
+
+
+def password_work(actor: User, user: User, data: dict[str, Any]) -> PasswordWork | None:
+    """Check ``current_password`` and hash the new one with no transaction open."""
+    if "password" not in data:
+        return None
+    stored, is_self = user.password_hash, actor.id == user.id
+    db.session.rollback()
+    current = data.get("current_password")
+    current_ok = (not is_self) or (bool(current) and verify_password(stored, current))
+    return PasswordWork(current_ok, hash_password(data["password"]))
+
+
+def create_user(actor: User, data: dict[str, Any], *, password_hash: str | None = None) -> User:
+    """Create a user (admin); ``password_hash`` precomputed outside the write transaction."""
     if _username_taken(data["username"]):
         raise _conflict_username()
     user = User(
@@ -104,7 +130,7 @@ def create_user(actor: User, data: dict[str, Any]) -> User:
         role=data.get("role", "user"),
         disabled=bool(data.get("disabled", False)),
     )
-    user.password_hash = hash_password(data["password"])
+    user.password_hash = password_hash or hash_password(data["password"])
     user.groups = data.get("groups") or []
     db.session.add(user)
     db.session.flush()
@@ -139,7 +165,12 @@ def _check_self_service(actor: User, user: User, data: dict[str, Any]) -> None:
 
 
 def update_user(
-    actor: User, user: User, data: dict[str, Any], *, actor_family: str | None = None
+    actor: User,
+    user: User,
+    data: dict[str, Any],
+    *,
+    actor_family: str | None = None,
+    prepared: PasswordWork | None = None,
 ) -> User:
     """Apply a PATCH. Disabling ends the user's sessions and revokes its devices at once.
 
@@ -188,14 +219,18 @@ def update_user(
     if "password" in data:
         if is_self:
             current = data.get("current_password")
-            if not current or not verify_password(user.password_hash, current):
+            if prepared is not None:
+                current_ok = prepared.current_ok
+            else:
+                current_ok = bool(current) and verify_password(user.password_hash, current)
+            if not current_ok:
                 raise validation_error(
                     {"current_password": ["the current password is required and must match"]}
                 )
             revoke_all_sessions(user.id, "password_change", except_family=actor_family)
         else:
             revoke_all_sessions(user.id, "password_change")
-        user.password_hash = hash_password(data["password"])
+        user.password_hash = prepared.new_hash if prepared else hash_password(data["password"])
         changed.append("password")
 
     if "disabled" in data and data["disabled"] != user.disabled:

@@ -1,0 +1,93 @@
+"""A database that is down, overloaded or silent answers 503 ``database_unavailable`` quickly.
+
+Connect, statement and pool timeouts plus TCP keepalives (see :func:`.config.engine_options`)
+turn most faults into SQLAlchemy errors; a database that accepts bytes but never answers is
+caught by the per-request deadline (gevent worker), which the long-poll waits suspend.
+Nothing here needs a restart: invalidated connections are replaced on the next checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import exc as sa_exc
+
+from .errors import envelope
+from .green import DatabaseDeadline, is_green
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 5
+CODE = "database_unavailable"
+MESSAGE = "The database is not available; retry shortly."
+
+
+def unavailable_response():
+    """The 503 envelope with Retry-After."""
+    resp = envelope(503, CODE, MESSAGE, {"retry_after": RETRY_AFTER})
+    resp.headers["Retry-After"] = str(RETRY_AFTER)
+    return resp
+
+
+def _is_database_fault(exc: BaseException) -> bool:
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+class _Deadline:
+    """WSGI middleware: each request's database work runs under a deadline (gevent only)."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], seconds: float) -> None:
+        self.wsgi_app = wsgi_app
+        self.seconds = seconds
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if self.seconds <= 0 or not is_green():
+            return self.wsgi_app(environ, start_response)
+        import gevent
+
+        timer = gevent.Timeout(self.seconds, DatabaseDeadline)
+        environ["nexavpn.deadline"] = {"timer": timer}
+        timer.start()
+        try:
+            return self.wsgi_app(environ, start_response)
+        except DatabaseDeadline:
+            log.warning("database deadline passed (%ss): %s %s", self.seconds,
+                        environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            details = {"retry_after": RETRY_AFTER}
+            body = json.dumps(
+                {"error": {"code": CODE, "message": MESSAGE, "details": details}}
+            ).encode()
+            start_response(
+                "503 SERVICE UNAVAILABLE",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                    ("Retry-After", str(RETRY_AFTER)),
+                ],
+            )
+            return [body]
+        finally:
+            timer.close()
+
+
+def init_db_faults(app: Flask) -> None:
+    """503 for database faults; the per-request deadline around the WSGI app."""
+
+    @app.errorhandler(sa_exc.SQLAlchemyError)
+    def _database_error(exc: sa_exc.SQLAlchemyError):
+        if not _is_database_fault(exc):
+            log.exception("unhandled database error")
+            return envelope(500, "internal_error", "An internal error occurred.")
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+        return unavailable_response()
+
+    seconds = float(app.config.get("NEXAVPN_DB_DEADLINE_SECONDS") or 0)
+    app.wsgi_app = _Deadline(app.wsgi_app, seconds)  # type: ignore[method-assign]

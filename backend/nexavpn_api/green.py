@@ -1,0 +1,74 @@
+"""Cooperative helpers: the same code runs under gunicorn's gevent worker and in threads.
+
+Under the gevent worker the standard library is monkey-patched, so ``threading`` primitives,
+sockets and psycopg's waits are already cooperative. Two things are not: CPU-heavy C code that
+releases the GIL (argon2) would still stop the whole hub, so it goes to gevent's native
+threadpool; and a database that accepts bytes but never answers would hold a greenlet forever,
+so database work runs under a deadline (``gevent.Timeout``; SQLAlchemy invalidates a
+connection interrupted by it). In plain threads (the test client, ``flask run``) both are no-ops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def is_green() -> bool:
+    """True when gevent has monkey-patched threading (gunicorn's gevent worker)."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("threading"))
+
+
+def run_cpu(func: Callable[..., T], *args: Any) -> T:
+    """Run CPU-heavy GIL-releasing work off the hub (gevent's threadpool) when green."""
+    if not is_green():
+        return func(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(func, args)
+
+
+class DatabaseDeadline(BaseException):
+    """The request's database work ran past its deadline (the database stopped answering).
+
+    A BaseException on purpose: SQLAlchemy then invalidates the interrupted connection instead
+    of returning it to the pool half-way through a protocol exchange.
+    """
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise DatabaseDeadline in this greenlet after ``seconds`` (no-op outside gevent)."""
+    if seconds <= 0 or not is_green():
+        yield
+        return
+    import gevent
+
+    timer = gevent.Timeout(seconds, DatabaseDeadline)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.close()
+
+
+@contextlib.contextmanager
+def paused(timer_holder: dict[str, Any]) -> Iterator[None]:
+    """Suspend a running request deadline while the request waits on purpose (a long-poll)."""
+    timer = timer_holder.get("timer")
+    if timer is None:
+        yield
+        return
+    timer.cancel()
+    try:
+        yield
+    finally:
+        timer.start()
