@@ -174,6 +174,12 @@ def worker_connections() -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Apply migrations, then serve with gunicorn (gevent workers: a waiting long-poll holds no
     thread, only a greenlet and a socket)."""
+    if args.worker_class == "gevent":
+        # Patch before the app (psycopg, ssl, jwt…) is imported here for the migrations: the
+        # workers are forked from this process and inherit those modules as imported.
+        from gevent import monkey
+
+        monkey.patch_all()
     from gunicorn.app.base import BaseApplication
 
     from .config import data_dir

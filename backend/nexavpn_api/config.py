@@ -116,9 +116,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Database faults answer 503 database_unavailable within seconds, never hang a request.
         "NEXAVPN_DB_CONNECT_TIMEOUT_SECONDS": _env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
         "NEXAVPN_DB_STATEMENT_TIMEOUT_SECONDS": _env_int("DB_STATEMENT_TIMEOUT_SECONDS", 10),
-        "NEXAVPN_DB_POOL_TIMEOUT_SECONDS": _env_int("DB_POOL_TIMEOUT_SECONDS", 5),
-        "NEXAVPN_DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 10),
-        "NEXAVPN_DB_MAX_OVERFLOW": _env_int("DB_MAX_OVERFLOW", 20),
+        "NEXAVPN_DB_POOL_TIMEOUT_SECONDS": _env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+        "NEXAVPN_DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 5),
+        "NEXAVPN_DB_MAX_OVERFLOW": _env_int("DB_MAX_OVERFLOW", 5),
         "NEXAVPN_DB_KEEPALIVE_SECONDS": _env_int("DB_KEEPALIVE_SECONDS", 15),
         "NEXAVPN_DB_TCP_USER_TIMEOUT_SECONDS": _env_int("DB_TCP_USER_TIMEOUT_SECONDS", 10),
         "NEXAVPN_DB_DEADLINE_SECONDS": _env_int("DB_DEADLINE_SECONDS", 10),

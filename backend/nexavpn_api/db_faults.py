@@ -34,9 +34,20 @@ def unavailable_response():
 
 
 def _is_database_fault(exc: BaseException) -> bool:
+    """Connection, timeout and pool errors; also anything raised while the deadline unwound
+    a database call (the driver may fail cleaning up the interrupted exchange)."""
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
         return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DatabaseDeadline):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _Deadline:
@@ -86,7 +97,9 @@ def init_db_faults(app: Flask) -> None:
         if not _is_database_fault(exc):
             log.exception("unhandled database error")
             return envelope(500, "internal_error", "An internal error occurred.")
-        log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+        orig = getattr(exc, "orig", None) or exc
+        first_line = (str(orig).splitlines() or [""])[0][:160]
+        log.warning("database unavailable: %s: %s", type(orig).__name__, first_line)
         return unavailable_response()
 
     seconds = float(app.config.get("NEXAVPN_DB_DEADLINE_SECONDS") or 0)

@@ -11,6 +11,7 @@ connection interrupted by it). In plain threads (the test client, ``flask run``)
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -27,13 +28,31 @@ def is_green() -> bool:
     return bool(monkey.is_module_patched("threading"))
 
 
+_pools: dict[int, Any] = {}
+
+
+def _cpu_pool() -> Any:
+    """A native threadpool per process, as wide as the CPUs (``NEXAVPN_CPU_THREADS``): more
+    hashes at once than cores only make every request, heartbeats included, wait longer."""
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        from gevent.threadpool import ThreadPool
+
+        raw = os.environ.get("NEXAVPN_CPU_THREADS", "").strip()
+        try:
+            width = int(raw) if raw else len(os.sched_getaffinity(0))
+        except (ValueError, AttributeError):
+            width = os.cpu_count() or 1
+        pool = _pools[pid] = ThreadPool(maxsize=max(1, width))
+    return pool
+
+
 def run_cpu(func: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy GIL-releasing work off the hub (gevent's threadpool) when green."""
+    """Run CPU-heavy GIL-releasing work off the hub (a native threadpool) when green."""
     if not is_green():
         return func(*args)
-    import gevent
-
-    return gevent.get_hub().threadpool.apply(func, args)
+    return _cpu_pool().apply(func, args)
 
 
 class DatabaseDeadline(BaseException):

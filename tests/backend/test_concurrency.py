@@ -3,7 +3,7 @@
 SQLite (WAL, busy timeout, BEGIN IMMEDIATE) takes 50 simultaneous enrollments; PostgreSQL 200.
 Every answer must be a clean 201/409 (never a 5xx), no address may be handed out twice, and a
 pool that runs dry mid-storm must answer 409 ``ip_pool_exhausted``. Also: a change committed
-by one worker wakes a long-poll waiting in another within a second.
+by one worker wakes long-polls (agent and client) waiting in the others within a second.
 """
 
 from __future__ import annotations
@@ -331,35 +331,50 @@ def test_device_limit_holds_when_one_user_races(backend):
     assert server.errors_logged() == []
 
 
-def test_long_poll_in_one_worker_is_woken_by_a_change_in_another(backend):
+def test_long_polls_in_other_workers_are_woken_by_a_change(backend):
+    """One agent poll and seven profile polls spread over the four workers: the revoke is
+    committed by one of them and reaches the others through NOTIFY / the worker sockets."""
     _kind, server, app = backend
     _, agent_token = _seed(app, users=1, cidr="10.12.0.0/24")
     (token,) = _login_all(server.base, 1)
+    status, enrolled = _call(server.base, "POST", "/api/v1/devices/enroll", enroll_body(), token)
+    assert status == 201
+    dev = enrolled["device"]["id"]
+    etag = f'"{enrolled["profile"]["revision"]}"'
     _, cfg = _call(server.base, "GET", "/api/v1/gateway-agent/config", token=agent_token)
     rev = cfg["revision"]
     outs: list[dict[str, Any]] = [{} for _ in range(8)]
 
-    def poll(out: dict[str, Any]) -> None:
-        out["result"] = _call(
-            server.base,
-            "GET",
-            f"/api/v1/gateway-agent/config?after={rev}&wait=30",
-            token=agent_token,
-        )
+    def poll(i: int, out: dict[str, Any]) -> None:
+        if i == 0:
+            out["result"] = _call(
+                server.base, "GET", f"/api/v1/gateway-agent/config?after={rev}&wait=30",
+                token=agent_token,
+            )
+        else:
+            req = urllib.request.Request(f"{server.base}/api/v1/devices/{dev}/profile?wait=30")
+            req.add_header("Authorization", f"Bearer {token}")
+            req.add_header("If-None-Match", etag)
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:  # loopback only
+                    out["result"] = (resp.status, None)
+            except urllib.error.HTTPError as exc:
+                out["result"] = (exc.code, json.loads(exc.read()))
         out["at"] = time.monotonic()
 
-    # Eight waiting polls spread over the four workers, so most wait in a worker other than
-    # the one that takes the enrollment: they can only learn of it by polling the revision row.
-    threads = [threading.Thread(target=poll, args=(o,)) for o in outs]
+    threads = [threading.Thread(target=poll, args=(i, o)) for i, o in enumerate(outs)]
     for th in threads:
         th.start()
     time.sleep(1.5)
-    status, _ = _call(server.base, "POST", "/api/v1/devices/enroll", enroll_body(), token)
+    status, _ = _call(server.base, "POST", f"/api/v1/devices/{dev}/revoke", {}, token)
     done = time.monotonic()
-    assert status == 201
+    assert status == 200
     for th in threads:
         th.join(40)
+    assert outs[0]["result"][0] == 200
+    assert outs[0]["result"][1]["revision"] > rev
+    assert outs[0]["result"][1]["peers"] == []
+    for out in outs[1:]:
+        assert out["result"][0] == 410
     for out in outs:
-        assert out["result"][0] == 200
-        assert out["result"][1]["revision"] > rev
         assert out["at"] - done < 1.0
