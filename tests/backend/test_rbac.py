@@ -9,6 +9,7 @@ import pytest
 
 PUBLIC = {
     ("/api/v1/health", "GET"),
+    ("/api/v1/ready", "GET"),
     ("/api/v1/openapi.json", "GET"),
     ("/api/v1/auth/login", "POST"),
 }
