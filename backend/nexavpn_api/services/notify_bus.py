@@ -14,6 +14,7 @@ its waiters in-process).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import hashlib
@@ -165,6 +166,7 @@ class SocketBus:
             sock.bind(str(path))
             os.chmod(path, 0o600)
             self._sock = sock
+            atexit.register(_unlink_quietly, path)  # a killed process's is cleaned by others
         threading.Thread(target=self._run, args=(sock,), name="nexavpn-notify", daemon=True).start()
         return True
 
@@ -208,7 +210,10 @@ class SocketBus:
                             exc, TimeoutError
                         ):
                             raise
-                        log.warning("a worker's notification queue is full; it will re-read later")
+                        log.warning(
+                            "a worker's notification queue is full; its long-polls learn of "
+                            "this change when they next wake or time out"
+                        )
 
 
 def _alive(pid: int) -> bool:
@@ -219,3 +224,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
