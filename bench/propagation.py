@@ -109,6 +109,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         tokens = {f"r{i}": login(a.base, f"r{i}") for i in range(20)}  # owners revoke
         owner_of = {body["device"]["id"]: body["device"]["user_id"] for body in devices}
         agent_lat: list[float] = []
+        wake_lat: list[float] = []  # from the revoke's answer (its commit) to the agent's
         client_lat: list[float] = []
         victims = devices[-2 * rounds:]
         for i in range(rounds):
@@ -129,8 +130,10 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
             user_token = tokens[f"r{owner_of[dev] - 1}"]
             sent = time.perf_counter()
             status, _, _ = call(a.base, "POST", f"/api/v1/devices/{dev}/revoke", {}, user_token)
+            answered = time.perf_counter()
             assert status == 200
             th.join(30)
+            wake_lat.append(got["at"] - answered)
             assert got["r"][0] == 200
             assert dev not in {p["device_id"] for p in got["r"][1]["peers"]}
             agent_lat.append(got["at"] - sent)
@@ -171,6 +174,8 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         print(f"  for comparison: GET config ({len(devices) - 2 * rounds} peers) at once: "
               f"{ms(plain)}")
         print(f"  revoke → agent config without the peer (other process): {ms(agent_lat)}")
+        print(f"  revoke's answer → agent's answer (negative: the agent was first): "
+              f"{ms(wake_lat)}")
         print(f"  revoke → client profile long-poll 410 (other process):  {ms(client_lat)}")
     finally:
         a.stop()

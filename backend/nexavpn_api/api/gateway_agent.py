@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, make_response
+from flask import current_app, g, make_response
 from flask.views import MethodView
 
 from ..errors import ApiError
@@ -37,7 +37,9 @@ class AgentConfig(MethodView):
         config = agent_service.config_or_wait(gateway_id, args.get("after"), wait)
         if config is None:
             return make_response("", 304)
-        return config
+        # Built in the schema's exact shape; dumping 1,000 peers through marshmallow again
+        # would add ~40 ms to every propagation.
+        return current_app.json.response(config)
 
 
 @blp.route("/heartbeat")
