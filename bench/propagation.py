@@ -273,43 +273,53 @@ def held_polls(url: str | None, tmp: Path, agents: int, clients: int) -> None:
                 f"Authorization: Bearer {user_tokens[dev]}\r\n"
                 f"If-None-Match: \"{d['profile']['revision']}\"\r\n\r\n".encode()
             )
-        t0 = time.monotonic()
-        for raw in requests:
-            s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-            s.sendall(raw)
-            socks.append(s)
-        while True:
-            started = time.perf_counter()
-            call(server.base, "GET", "/api/v1/health", timeout=60)
-            if time.perf_counter() - started < 0.05:
-                break
-        print(f"  {agents} agent + {clients} client long-polls parked in "
-              f"{time.monotonic() - t0:.1f} s")
+        def park(batch: list[bytes]) -> float:
+            t0 = time.monotonic()
+            for raw in batch:
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                s.sendall(raw)
+                socks.append(s)
+            while True:  # parked once /health is quick again
+                started = time.perf_counter()
+                call(server.base, "GET", "/api/v1/health", timeout=60)
+                if time.perf_counter() - started < 0.05:
+                    return time.monotonic() - t0
+
+        first = requests[: agents + min(clients, 1000)]
+        took = park(first)
+        print(f"  {len(first)} long-polls parked in {took:.1f} s")
         before = _pg_transactions(app)
+        time.sleep(10)
+        after = _pg_transactions(app)
+        if before is not None and after is not None:
+            # the two pg_stat reads themselves are 2 transactions
+            print(f"  database transactions/s while {len(first)} wait and nothing changes: "
+                  f"{(after - before - 2) / 10:.2f}")
+        took = park(requests[len(first):])
+        print(f"  all {len(requests)} long-polls parked ({took:.1f} s more)")
         lat = []
         for _ in range(200):
             started = time.perf_counter()
-            _status, _, _ = call(server.base, "GET", "/api/v1/health")
+            call(server.base, "GET", "/api/v1/health")
             lat.append(time.perf_counter() - started)
             time.sleep(0.02)
-        after = _pg_transactions(app)
         print(f"  /health while they wait: {ms(lat)}")
         print(f"  server RSS (master + workers): {_rss_kib(server.proc.pid) / 1024:.0f} MiB")
-        if before is not None and after is not None:
-            window = sum(lat) + 200 * 0.02
-            # the two pg_stat reads themselves are 2 transactions
-            print(f"  database transactions/s while idle: {(after - before - 2) / window:.2f}")
         answered: dict[str, int] = {}
         sample = socks[::100]
         for s in sample:
             s.setblocking(False)
             try:
-                head = s.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
+                head = s.recv(4096).decode(errors="replace")
+                code = head.split("\r\n", 1)[0]
+                if '"code": "' in head:
+                    code += " " + head.split('"code": "', 1)[1].split('"', 1)[0]
             except BlockingIOError:
-                head = "still waiting"
-            answered[head] = answered.get(head, 0) + 1
+                code = "still waiting"
+            answered[code] = answered.get(code, 0) + 1
         # 304s are waits of 60 s that ran out while the rest were still being parked.
         print(f"  a sample of {len(sample)} long-polls: {answered}")
+        print(f"  tracebacks in the server log: {len(server.errors_logged())} ({server.log})")
     finally:
         for s in socks:
             s.close()
@@ -368,12 +378,14 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=10000)
     ap.add_argument("--storm-seconds", type=float, default=10)
     ap.add_argument("--only", choices=("revoke", "held", "storm"))
+    ap.add_argument("--workdir", help="keep server logs here (default: a temporary directory)")
     args = ap.parse_args()
     url = args.database_url
     if url and url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     with tempfile.TemporaryDirectory(prefix="nexavpn-prop-") as tmpd:
-        tmp = Path(tmpd)
+        tmp = Path(args.workdir or tmpd)
+        tmp.mkdir(parents=True, exist_ok=True)
         backend = "PostgreSQL" if url else "SQLite"
         if args.only in (None, "revoke"):
             print(f"1. revoke at 1,000 peers, waiter and revoke on different processes ({backend})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -69,9 +70,14 @@ class _Deadline:
         timer.start()
         try:
             return self.wsgi_app(environ, start_response)
-        except DatabaseDeadline:
-            log.warning("database deadline passed (%ss): %s %s", self.seconds,
-                        environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        except (DatabaseDeadline, sa_exc.SQLAlchemyError) as exc:
+            # A database error can also escape Flask from its teardown: the session's rollback
+            # on a connection the deadline interrupted mid-exchange (the pool's pre-ping then
+            # replaces that connection).
+            if not isinstance(exc, DatabaseDeadline) and not _is_database_fault(exc):
+                raise
+            log.warning("database deadline passed or connection broken (%ss): %s %s",
+                        self.seconds, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             details = {"retry_after": RETRY_AFTER}
             body = json.dumps(
                 {"error": {"code": CODE, "message": MESSAGE, "details": details}}
@@ -83,6 +89,7 @@ class _Deadline:
                     ("Content-Length", str(len(body))),
                     ("Retry-After", str(RETRY_AFTER)),
                 ],
+                sys.exc_info(),  # replaces a status Flask may already have started
             )
             return [body]
         finally:

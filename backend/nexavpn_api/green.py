@@ -48,11 +48,38 @@ def _cpu_pool() -> Any:
     return pool
 
 
+_NICE = 10
+_niced_threads: set[int] = set()
+
+
+def _in_pool(func: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """Run in a pool thread whose CPU priority was lowered once (Linux: per-thread nice)."""
+    tid = _native_thread_id()
+    if tid not in _niced_threads:
+        _niced_threads.add(tid)
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, _NICE)
+    return func(*args)
+
+
+def _native_thread_id() -> int:
+    import _thread
+
+    from gevent import monkey
+
+    native = monkey.get_original("_thread", "get_native_id")
+    return int(native() if native else _thread.get_native_id())
+
+
 def run_cpu(func: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy GIL-releasing work off the hub (a native threadpool) when green."""
+    """Run CPU-heavy GIL-releasing work off the hub (a native threadpool) when green.
+
+    The pool's threads run at a lower CPU priority: when hashes saturate the cores, heartbeats
+    and other short requests still get the CPU first.
+    """
     if not is_green():
         return func(*args)
-    return _cpu_pool().apply(func, args)
+    return _cpu_pool().apply(_in_pool, (func, args))
 
 
 class DatabaseDeadline(BaseException):
