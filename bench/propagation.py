@@ -253,8 +253,8 @@ def held_polls(url: str | None, tmp: Path, agents: int, clients: int) -> None:
                 ))
             db.session.commit()
         devices = enroll_many(server.base, [f"h{i}" for i in range(10)], 10, threads=2)
-        user_tokens = {d["device"]["id"]: login(server.base, f"h{i}")
-                       for i, d in enumerate(devices)}
+        by_user = {uid: login(server.base, f"h{uid - 1}") for uid in range(1, 11)}  # ids 1-10
+        user_tokens = {d["device"]["id"]: by_user[d["device"]["user_id"]] for d in devices}
         with app.app_context():
             revisions = dict(db.session.execute(select(Gateway.id, Gateway.revision)).all())
             ids = dict(db.session.execute(select(Gateway.agent_token_hash, Gateway.id)).all())

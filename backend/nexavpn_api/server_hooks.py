@@ -20,8 +20,9 @@ def make_psycopg_cooperative() -> None:
         return
     import selectors
 
-    waiting.wait = waiting.wait_select
-    waiting._ready = waiting._ready_select
+    # poll, not select: a worker holding thousands of long-polls has descriptors above 1024.
+    waiting.wait = waiting.wait_poll
+    waiting._ready = waiting._ready_poll
     waiting.DefaultSelector = selectors.DefaultSelector  # gevent's, used while connecting
 
 
