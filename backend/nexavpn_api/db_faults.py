@@ -110,4 +110,8 @@ def init_db_faults(app: Flask) -> None:
         return unavailable_response()
 
     seconds = float(app.config.get("NEXAVPN_DB_DEADLINE_SECONDS") or 0)
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        # A local file cannot go silent, and a SQLite call cannot be interrupted anyway: the
+        # busy timeout bounds lock waits (a deadline would only turn slow writes into 503s).
+        seconds = 0
     app.wsgi_app = _Deadline(app.wsgi_app, seconds)  # type: ignore[method-assign]
