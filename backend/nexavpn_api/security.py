@@ -38,7 +38,7 @@ def client_ip() -> str | None:
 
 # The caller's token family and user in one query (a family belongs to exactly one user).
 _FAMILY_AND_USER = (
-    select(User, TokenFamily.revoked_at, TokenFamily.expires_at)
+    select(User, TokenFamily.revoked_at, TokenFamily.expires_at, TokenFamily.device_id)
     .join(TokenFamily, TokenFamily.user_id == User.id)
     .where(TokenFamily.id == bindparam("fam"), User.id == bindparam("uid"))
 )
@@ -68,10 +68,11 @@ def init_jwt_callbacks() -> None:
         ).first()
         if row is None:
             return True
-        user, revoked_at, expires_at = row
+        user, revoked_at, expires_at, device_id = row
         if revoked_at is not None or expires_at <= utcnow():
             return True
         g.nexavpn_token_user = user
+        g.nexavpn_session_device_id = device_id
         return False
 
     @jwt.user_lookup_loader
@@ -140,6 +141,11 @@ def admin_required(fn: F) -> F:
 def current_family_id() -> str | None:
     """The token family (session) of the current request's token."""
     return get_jwt().get("fam")
+
+
+def current_session_device_id() -> int | None:
+    """The device the current session is bound to (it enrolled it), if any."""
+    return g.get("nexavpn_session_device_id")
 
 
 def agent_required(fn: F) -> F:

@@ -20,7 +20,12 @@ from ..schemas.devices import (
     ProfileSchema,
     RevokeSchema,
 )
-from ..security import admin_required, login_required
+from ..security import (
+    admin_required,
+    current_family_id,
+    current_session_device_id,
+    login_required,
+)
 from ..services import devices as device_service
 from ..services import enrollment, profiles
 from .common import Blueprint, api_prefix
@@ -57,7 +62,12 @@ class Enroll(MethodView):
                 "The public key is not a WireGuard key.",
                 {"public_key": [exc.message]},
             ) from None
-        result = enrollment.enroll(current_user.id, data)
+        result = enrollment.enroll(
+            current_user.id,
+            data,
+            session_id=current_family_id(),
+            bound_device_id=current_session_device_id(),
+        )
         body = {"device": result.device, "profile": result.profile}
         return body, (201 if result.created else 200)
 
@@ -150,6 +160,19 @@ class DeviceRotate(MethodView):
         return device_service.rotate(current_user, device_id)
 
 
+@blp.route("/<int:device_id>/approve")
+class DeviceApprove(MethodView):
+    """Let a pending device onto its gateway."""
+
+    @admin_required
+    @blp.response(200, DeviceSchema)
+    @error_responses(blp, 401, 403, 404, 410)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, device_id: int):
+        """Approve a pending device (admins); it becomes active and its gateway adds the peer."""
+        return device_service.approve(current_user, device_id)
+
+
 @blp.route("/<int:device_id>/revoke")
 class DeviceRevoke(MethodView):
     """Revoke a device."""
@@ -160,7 +183,8 @@ class DeviceRevoke(MethodView):
     @error_responses(blp, 400, 401, 403, 404)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data, device_id: int):
-        """Revoke (owner or admin); ``{"revoke_sessions": true}`` (admins) ends all sessions."""
+        """Revoke (owner or admin): the sessions bound to the device end with it;
+        ``{"revoke_sessions": true}`` (admins) also ends every other session of the owner."""
         data = data or {}
         return device_service.revoke(
             current_user, device_id, revoke_sessions=bool(data.get("revoke_sessions"))

@@ -224,3 +224,26 @@ def revoke_all_sessions(
     if except_family:
         stmt = stmt.where(TokenFamily.id != except_family)
     return db.session.execute(stmt).rowcount
+
+
+def revoke_device_sessions(device_id: int, reason: str = "device_revoked") -> int:
+    """End every live session bound to a device (revoked or deleted); returns how many.
+
+    The caller commits (the sessions end in the same transaction as the device).
+    """
+    return db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.device_id == device_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason[:32])
+    ).rowcount
+
+
+def bind_to_device(family_id: str | None, device_id: int) -> None:
+    """Bind the session that enrolled a device to it (a no-op once bound); the caller commits."""
+    if not family_id:
+        return
+    db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.id == family_id, TokenFamily.device_id.is_(None))
+        .values(device_id=device_id)
+    )
