@@ -147,7 +147,8 @@ def test_enrolling_a_revoked_fingerprint_makes_a_new_device(client, api, setup):
     assert r.status_code == 201
     assert r.get_json()["device"]["id"] != a["id"]
     # The revoked device's old key never comes back, though.
-    r = client.post(E, json=enroll_body(public_key=a["public_key"]), headers=api.new_session("alice"))
+    other = api.new_session("alice")
+    r = client.post(E, json=enroll_body(public_key=a["public_key"]), headers=other)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "public_key_revoked"
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import current_app, request
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+
+from nexavpn_shared import contract
 
 from ..errors import ApiError
 from ..extensions import db
@@ -239,11 +241,25 @@ def revoke_device_sessions(device_id: int, reason: str = "device_revoked") -> in
 
 
 def bind_to_device(family_id: str | None, device_id: int) -> None:
-    """Bind the session that enrolled a device to it (a no-op once bound); the caller commits."""
+    """Bind the session that enrolled a device to it; the caller commits.
+
+    Conditional on the session being unbound (or bound to this very device), so of two
+    enrollments of different devices racing on one fresh session only the first binds; the
+    other is refused (403) and rolls back its device.
+    """
     if not family_id:
         return
-    db.session.execute(
+    result = db.session.execute(
         update(TokenFamily)
-        .where(TokenFamily.id == family_id, TokenFamily.device_id.is_(None))
+        .where(
+            TokenFamily.id == family_id,
+            or_(TokenFamily.device_id.is_(None), TokenFamily.device_id == device_id),
+        )
         .values(device_id=device_id)
     )
+    if result.rowcount != 1:
+        raise ApiError(
+            403,
+            contract.SESSION_BOUND_TO_DEVICE,
+            "This session belongs to another device; sign in again to register this one.",
+        )
