@@ -30,7 +30,7 @@ def _bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def laptop(app, client, api):
     """Alice with a browser session and a laptop enrolled by the client's own session."""
-    gid, _ = make_gateway(app)
+    gid, agent = make_gateway(app)
     api.create_user("alice")
     browser = api.login("alice")
     client_session = api.login("alice")
