@@ -52,7 +52,16 @@ class Enroll(MethodView):
     @error_responses(blp, 400, 401, 403, 409, 503)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data):
-        """Create or update the device, place it on a gateway and return its profile."""
+        """Create or update the device, place it on a gateway and return its profile.
+
+        The session that enrolls a device is bound to it: it may re-enroll that device (a new
+        key) but no other (403 ``session_bound_to_device``), and it ends when the device is
+        revoked or deleted. A revoked or deleted device's key is refused forever (409
+        ``public_key_revoked``). With ``NEXAVPN_DEVICE_APPROVAL=required`` a new device is
+        ``pending``: it has its address and profile but is on no gateway until approved.
+        Other errors: 403 ``device_limit_reached`` (pending devices count), 409
+        ``public_key_in_use`` / ``ip_pool_exhausted``, 503 ``no_active_gateway``.
+        """
         try:
             validate_key(data["public_key"])
         except InvalidKey as exc:
