@@ -137,7 +137,7 @@ def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> De
 
 
 def _revoke_all_sessions(user_id: int) -> int:
-    return revoke_all_sessions(user_id, "device_revoked")
+    return revoke_all_sessions(user_id, "admin_ended")
 
 
 def delete(caller: User, device_id: int) -> None:

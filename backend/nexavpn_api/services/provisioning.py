@@ -223,7 +223,9 @@ def revoke_device(device: Device, *, actor: Any, reason: str | None = None) -> b
     db.session.flush()
     ipam.release(device.id)
     forbid_key(device)
-    ended = tokens.revoke_device_sessions(device.id, "device_revoked")
+    ended = tokens.revoke_device_sessions(
+        device.id, "device_deleted" if reason == "deleted" else "device_revoked"
+    )
     if was_peer:
         bump_gateways([device.gateway_id])
     details: dict[str, Any] = {"gateway_id": device.gateway_id, "sessions_ended": ended}
