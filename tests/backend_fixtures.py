@@ -143,6 +143,11 @@ class Api:
         """Bearer header."""
         return {"Authorization": f"Bearer {token}"}
 
+    def new_session(self, username: str) -> dict[str, str]:
+        """A fresh sign-in's header: what another machine of the user holds (a session that
+        enrolls a device is bound to it and may not enroll a second one)."""
+        return self.headers(self.login(username)["access_token"])
+
     def user_headers(self, username: str, *, role: str = "user", **kw: Any) -> dict[str, str]:
         """Create a user, log in, return its access-token header."""
         self.create_user(username, role=role, **kw)

@@ -28,6 +28,18 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+DEVICE_APPROVAL_MODES = ("off", "required")
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(ENV_PREFIX + name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise RuntimeError(f"{ENV_PREFIX}{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def data_dir() -> Path:
     """Where the embedded database and generated secrets live (``NEXAVPN_DATA_DIR``)."""
     return Path(os.environ.get(ENV_PREFIX + "DATA_DIR", "var")).resolve()
@@ -104,6 +116,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "JWT_REFRESH_TOKEN_EXPIRES": _env_int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600),
         "MAX_CONTENT_LENGTH": _env_int("MAX_BODY_BYTES", 1024 * 1024),
         "NEXAVPN_DEVICE_LIMIT": _env_int("DEVICE_LIMIT", 10),
+        # "required": new devices wait (status pending, on no gateway) for an admin's approval.
+        "NEXAVPN_DEVICE_APPROVAL": _env_choice("DEVICE_APPROVAL", "off", DEVICE_APPROVAL_MODES),
         "NEXAVPN_GATEWAY_ONLINE_SECONDS": _env_int("GATEWAY_ONLINE_SECONDS", 90),
         "NEXAVPN_PEER_ONLINE_SECONDS": _env_int("PEER_ONLINE_SECONDS", 180),
         "NEXAVPN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),

@@ -147,7 +147,7 @@ class FleetCollector(Collector):
             fam.add_metric([gw.name], live.get(gw.id, 0))
         yield fam
         fam = GaugeMetricFamily("nexavpn_devices", "Devices by status.", labels=["status"])
-        for status in sorted({"active", "revoked", *devices}):
+        for status in sorted({"active", "pending", "revoked", *devices}):
             fam.add_metric([status], devices.get(status, 0))
         yield fam
 

@@ -19,6 +19,9 @@ from .models._types import utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Why a session ended when its device was revoked or deleted (``token_families.revoked_reason``).
+DEVICE_REASONS = frozenset({"device_revoked", "device_deleted"})
+
 
 def hash_token(token: str) -> str:
     """Agent tokens are stored only as SHA-256 hex (they are random, so no salt is needed)."""
@@ -38,7 +41,13 @@ def client_ip() -> str | None:
 
 # The caller's token family and user in one query (a family belongs to exactly one user).
 _FAMILY_AND_USER = (
-    select(User, TokenFamily.revoked_at, TokenFamily.expires_at)
+    select(
+        User,
+        TokenFamily.revoked_at,
+        TokenFamily.expires_at,
+        TokenFamily.device_id,
+        TokenFamily.revoked_reason,
+    )
     .join(TokenFamily, TokenFamily.user_id == User.id)
     .where(TokenFamily.id == bindparam("fam"), User.id == bindparam("uid"))
 )
@@ -68,10 +77,12 @@ def init_jwt_callbacks() -> None:
         ).first()
         if row is None:
             return True
-        user, revoked_at, expires_at = row
+        user, revoked_at, expires_at, device_id, revoked_reason = row
         if revoked_at is not None or expires_at <= utcnow():
+            g.nexavpn_revoked_reason = revoked_reason if revoked_at is not None else None
             return True
         g.nexavpn_token_user = user
+        g.nexavpn_session_device_id = device_id
         return False
 
     @jwt.user_lookup_loader
@@ -94,7 +105,24 @@ def init_jwt_callbacks() -> None:
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict, _payload: dict):
-        return _err("token_revoked", "This session has ended; sign in again.")
+        """Say why a session ended when it is known (``details.reason``), so a client whose
+        device was revoked can tell its user that instead of a bare "signed out"."""
+        from .errors import envelope
+
+        reason = g.pop("nexavpn_revoked_reason", None)
+        if reason in DEVICE_REASONS:
+            return envelope(
+                401,
+                "token_revoked",
+                "This device was removed by an administrator; sign in again to register anew.",
+                {"reason": reason},
+            )
+        return envelope(
+            401,
+            "token_revoked",
+            "This session has ended; sign in again.",
+            {"reason": reason} if reason else None,
+        )
 
     @jwt.expired_token_loader
     def _expired(_header: dict, _payload: dict):
@@ -140,6 +168,11 @@ def admin_required(fn: F) -> F:
 def current_family_id() -> str | None:
     """The token family (session) of the current request's token."""
     return get_jwt().get("fam")
+
+
+def current_session_device_id() -> int | None:
+    """The device the current session is bound to (it enrolled it), if any."""
+    return g.get("nexavpn_session_device_id")
 
 
 def agent_required(fn: F) -> F:

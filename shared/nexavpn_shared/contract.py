@@ -25,6 +25,8 @@ DEVICE_LIMIT_REACHED = "device_limit_reached"
 NO_ACTIVE_GATEWAY = "no_active_gateway"
 DEVICE_REVOKED = "device_revoked"
 GATEWAY_IN_USE = "gateway_in_use"
+PUBLIC_KEY_REVOKED = "public_key_revoked"
+SESSION_BOUND_TO_DEVICE = "session_bound_to_device"
 INTERNAL_ERROR = "internal_error"
 
 ERROR_CODES: frozenset[str] = frozenset(
@@ -48,6 +50,8 @@ ERROR_CODES: frozenset[str] = frozenset(
         NO_ACTIVE_GATEWAY,
         DEVICE_REVOKED,
         GATEWAY_IN_USE,
+        PUBLIC_KEY_REVOKED,
+        SESSION_BOUND_TO_DEVICE,
         INTERNAL_ERROR,
     }
 )
@@ -73,12 +77,15 @@ ERROR_STATUS: dict[str, int] = {
     NO_ACTIVE_GATEWAY: 503,
     DEVICE_REVOKED: 410,
     GATEWAY_IN_USE: 409,
+    PUBLIC_KEY_REVOKED: 409,
+    SESSION_BOUND_TO_DEVICE: 403,
     INTERNAL_ERROR: 500,
 }
 
 PLATFORMS: tuple[str, ...] = ("windows", "macos", "linux")
-DEVICE_STATUSES: tuple[str, ...] = ("active", "revoked")
+DEVICE_STATUSES: tuple[str, ...] = ("active", "pending", "revoked")
 DEVICE_STATUS_ACTIVE = "active"
+DEVICE_STATUS_PENDING = "pending"
 DEVICE_STATUS_REVOKED = "revoked"
 ROLES: tuple[str, ...] = ("admin", "user")
 ROLE_ADMIN = "admin"

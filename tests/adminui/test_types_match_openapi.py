@@ -45,6 +45,7 @@ CHECKS: dict[str, list[Where]] = {
         ("get", "/devices/{}", "200"),
         ("post", "/devices/{}/revoke", "200"),
         ("post", "/devices/{}/rotate", "200"),
+        ("post", "/devices/{}/approve", "200"),
         ("nested", "Dashboard", "recent_enrollments"),
     ],
     "AuditLog": [("nested", "Page@/audit-logs", "items"), ("nested", "Dashboard", "recent_audit")],

@@ -305,11 +305,12 @@ def test_heartbeat_new_key_replaces_and_bumps_device_profiles(app, client, gw, u
     assert device_row(app, dev["device"]["id"])["profile_revision"] == prof["revision"]
 
 
-def test_heartbeat_peer_stats_update_devices(app, client, gw, user):
+def test_heartbeat_peer_stats_update_devices(app, client, api, gw, user):
     _, ah = gw
     _, h = user
     a = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
-    b = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
+    second = api.new_session(a["username"])  # another machine of the same user
+    b = client.post(E, json=enroll_body(), headers=second).get_json()["device"]
     now = int(time.time())
     payload = {
         "public_key": new_key(),

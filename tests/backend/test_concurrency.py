@@ -207,6 +207,22 @@ def _login_all(base: str, n: int) -> list[str]:
     return tokens
 
 
+def _sessions(base: str, users: int, n: int) -> list[str]:
+    """``n`` sessions spread over ``users`` users: one per device (a session that enrolls a
+    device is bound to it)."""
+    tokens = []
+    for i in range(n):
+        status, body = _call(
+            base,
+            "POST",
+            "/api/v1/auth/login",
+            {"username": f"storm{i % users}", "password": PASSWORD},
+        )
+        assert status == 200, body
+        tokens.append(body["access_token"])
+    return tokens
+
+
 def _storm(base: str, jobs: list[tuple[str, dict]]) -> list[tuple[int, Any]]:
     """Fire every (token, body) enrollment at once (threads released by one barrier)."""
     results: list[tuple[int, Any] | None] = [None] * len(jobs)
@@ -259,8 +275,8 @@ def test_simultaneous_enrollments(backend):
     kind, server, app = backend
     n = _sizes(kind)
     gid, agent_token = _seed(app, users=20, cidr="10.8.0.0/22")
-    tokens = _login_all(server.base, 20)
-    jobs = [(tokens[i % 20], enroll_body()) for i in range(n)]
+    tokens = _sessions(server.base, 20, n)
+    jobs = [(tokens[i], enroll_body()) for i in range(n)]
     results = _storm(server.base, jobs)
     statuses = Counter(s for s, _ in results)
     assert statuses == {201: n}, (statuses, [r for r in results if r[0] != 201][:3])
@@ -280,8 +296,8 @@ def test_pool_runs_dry_mid_storm(backend):
     n = _sizes(kind)
     # /27: gateway .1, devices .2-.30 → 29 addresses for n contenders.
     gid, _ = _seed(app, users=10, cidr="10.9.0.0/27")
-    tokens = _login_all(server.base, 10)
-    results = _storm(server.base, [(tokens[i % 10], enroll_body()) for i in range(n)])
+    tokens = _sessions(server.base, 10, n)
+    results = _storm(server.base, [(tokens[i], enroll_body()) for i in range(n)])
     statuses = Counter(s for s, _ in results)
     assert statuses == {201: 29, 409: n - 29}, statuses
     codes = {body["error"]["code"] for s, body in results if s == 409}
@@ -322,12 +338,26 @@ def test_device_limit_holds_when_one_user_races(backend):
     On PostgreSQL this needs the count to be read after the user's row lock is granted."""
     _kind, server, app = backend
     gid, _ = _seed(app, users=1, cidr="10.13.0.0/24")
-    (token,) = _login_all(server.base, 1)
-    results = _storm(server.base, [(token, enroll_body()) for _ in range(20)])
+    tokens = _sessions(server.base, 1, 20)
+    results = _storm(server.base, [(t, enroll_body()) for t in tokens])
     statuses = Counter(s for s, _ in results)
     assert statuses == {201: 3, 403: 17}, statuses
     assert {b["error"]["code"] for s, b in results if s == 403} == {"device_limit_reached"}
     _assert_consistent(app, gid, 3)
+    assert server.errors_logged() == []
+
+
+def test_one_session_racing_to_enroll_many_devices_gets_one(backend):
+    """Ten different devices enrolled at once with one fresh session: the session binds to
+    exactly one of them; the others are refused and leave nothing behind."""
+    _kind, server, app = backend
+    gid, _ = _seed(app, users=1, cidr="10.14.0.0/24")
+    (token,) = _login_all(server.base, 1)
+    results = _storm(server.base, [(token, enroll_body()) for _ in range(10)])
+    statuses = Counter(s for s, _ in results)
+    assert statuses == {201: 1, 403: 9}, statuses
+    assert {b["error"]["code"] for s, b in results if s == 403} == {"session_bound_to_device"}
+    _assert_consistent(app, gid, 1)
     assert server.errors_logged() == []
 
 

@@ -20,13 +20,21 @@ D = "/api/v1/devices"
 
 @pytest.fixture
 def setup(app, client, api, admin_headers):
-    """A gateway, two users with one device each, and the admin."""
+    """A gateway, two users with one device each, and the admin.
+
+    ``ha``/``hb`` are the users' browser sessions; ``da``/``db`` the sessions of the devices'
+    clients, which enrolled (and are bound to) the devices.
+    """
     gid, token = make_gateway(app)
     ha = api.user_headers("alice")
     hb = api.user_headers("bob")
-    a = client.post(E, json=enroll_body(name="a-laptop"), headers=ha).get_json()["device"]
-    b = client.post(E, json=enroll_body(name="b-laptop"), headers=hb).get_json()["device"]
-    return {"gid": gid, "token": token, "ha": ha, "hb": hb, "a": a, "b": b, "admin": admin_headers}
+    da, db = api.new_session("alice"), api.new_session("bob")
+    a = client.post(E, json=enroll_body(name="a-laptop"), headers=da).get_json()["device"]
+    b = client.post(E, json=enroll_body(name="b-laptop"), headers=db).get_json()["device"]
+    return {
+        "gid": gid, "token": token, "ha": ha, "hb": hb, "da": da, "db": db,
+        "a": a, "b": b, "admin": admin_headers,
+    }
 
 
 def test_user_lists_only_own_devices(client, setup):
@@ -76,7 +84,7 @@ def test_get_is_404_for_other_users_and_missing(client, setup):
 
 
 def test_rotate_sets_flag_bumps_revision_and_reenroll_with_new_key_clears_it(app, client, setup):
-    a, ha = setup["a"], setup["ha"]
+    a, ha = setup["a"], setup["da"]  # the device's own (bound) session may rotate it
     r = client.post(f"{D}/{a['id']}/rotate", headers=ha)
     assert r.status_code == 200
     assert r.get_json()["rotation_required"] is True
@@ -132,15 +140,16 @@ def test_revoke_removes_peer_frees_address_and_profile_is_410(app, client, setup
     assert client.get(D, headers=ha).status_code == 200
 
 
-def test_enrolling_a_revoked_fingerprint_makes_a_new_device(client, setup):
+def test_enrolling_a_revoked_fingerprint_makes_a_new_device(client, api, setup):
     a, ha = setup["a"], setup["ha"]
     client.post(f"{D}/{a['id']}/revoke", json={}, headers=ha)
     r = client.post(E, json=enroll_body(fingerprint=a["fingerprint"]), headers=ha)
     assert r.status_code == 201
     assert r.get_json()["device"]["id"] != a["id"]
-    # Even the revoked device's old key may be used again.
-    r = client.post(E, json=enroll_body(public_key=a["public_key"]), headers=ha)
-    assert r.status_code == 201
+    # The revoked device's old key never comes back, though.
+    other = api.new_session("alice")
+    r = client.post(E, json=enroll_body(public_key=a["public_key"]), headers=other)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "public_key_revoked"
 
 
 def test_revoke_others_device_is_404(client, setup):

@@ -92,7 +92,7 @@ def test_reenroll_same_fingerprint_is_200_same_record_and_address(app, client, u
     assert d["profile_revision"] == first["profile_revision"]
 
 
-def test_reenroll_with_new_key_bumps_revision_and_replaces_peer(app, client, user):
+def test_reenroll_with_new_key_bumps_revision_and_replaces_peer(app, client, api, user):
     _, h = user
     gid, token = make_gateway(app)
     body = enroll_body()
@@ -105,8 +105,10 @@ def test_reenroll_with_new_key_bumps_revision_and_replaces_peer(app, client, use
     assert gateway_revision(app, gid) > rev
     peers = client.get("/api/v1/gateway-agent/config", headers=agent_headers(token)).get_json()
     assert [p["public_key"] for p in peers["peers"]] == [key2]
-    # The old key is free again: another device may use it.
-    other = client.post(E, json=enroll_body(public_key=body["public_key"]), headers=h)
+    # The old key is free again: another device (signed in on its own) may use it.
+    other = client.post(
+        E, json=enroll_body(public_key=body["public_key"]), headers=api.new_session("alice")
+    )
     assert other.status_code == 201
 
 
@@ -131,8 +133,11 @@ def test_least_loaded_usable_gateway_is_chosen(app, client, api):
     make_gateway(app, "off", vpn_cidr="10.10.0.0/24", online=False)
     make_gateway(app, "disabled", vpn_cidr="10.11.0.0/24", enabled=False)
     make_gateway(app, "nokey", vpn_cidr="10.12.0.0/24", public_key=None)
-    h = api.user_headers("u1")
-    got = [client.post(E, json=enroll_body(), headers=h).get_json()["device"] for _ in range(4)]
+    api.create_user("u1")
+    got = [
+        client.post(E, json=enroll_body(), headers=api.new_session("u1")).get_json()["device"]
+        for _ in range(4)
+    ]
     assert [d["gateway_id"] for d in got] == [g1, g2, g1, g2]
     assert [d["vpn_ip"] for d in got] == ["10.8.0.2", "10.9.0.2", "10.8.0.3", "10.9.0.3"]
 
@@ -191,7 +196,7 @@ def test_ipv6_pool_shares_the_host_offset(app, client, user):
 def test_deleted_devices_address_is_reused(app, client, api, user, admin_headers):
     _, h = user
     gid, _ = make_gateway(app)
-    ids = [_enroll(client, h)["id"] for _ in range(3)]
+    ids = [_enroll(client, api.new_session("alice"))["id"] for _ in range(3)]
     assert client.delete(f"/api/v1/devices/{ids[0]}", headers=admin_headers).status_code == 204
     d = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
     assert d["vpn_ip"] == "10.8.0.2"
@@ -353,16 +358,17 @@ def test_public_key_of_another_device_is_409(app, client, api, user):
 
 def test_device_limit_is_403_and_revoked_devices_do_not_count(app, client, api):
     app.config["NEXAVPN_DEVICE_LIMIT"] = 2
-    h = api.user_headers("carol")
+    h = api.user_headers("carol")  # the user's browser: enrolls nothing
     make_gateway(app)
-    ids = [_enroll(client, h)["id"] for _ in range(2)]
+    ids = [_enroll(client, api.new_session("carol"))["id"] for _ in range(2)]
+    third = api.new_session("carol")
     before = _snapshot(app)
-    r = client.post(E, json=enroll_body(), headers=h)
+    r = client.post(E, json=enroll_body(), headers=third)
     assert r.status_code == 403
     assert r.get_json()["error"]["code"] == "device_limit_reached"
     assert _snapshot(app) == before
     assert client.post(f"/api/v1/devices/{ids[0]}/revoke", json={}, headers=h).status_code == 200
-    assert client.post(E, json=enroll_body(), headers=h).status_code == 201
+    assert client.post(E, json=enroll_body(), headers=third).status_code == 201
 
 
 def test_reenroll_at_the_limit_is_allowed(app, client, api):
@@ -372,17 +378,19 @@ def test_reenroll_at_the_limit_is_allowed(app, client, api):
     body = enroll_body()
     assert client.post(E, json=body, headers=h).status_code == 201
     assert client.post(E, json=body, headers=h).status_code == 200
-    assert client.post(E, json=enroll_body(), headers=h).status_code == 403
+    r = client.post(E, json=enroll_body(), headers=api.new_session("dave"))
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "device_limit_reached"
 
 
-def test_full_pool_is_409_and_nothing_is_written(app, client, user):
+def test_full_pool_is_409_and_nothing_is_written(app, client, api, user):
     _, h = user
     # /30: network .0, gateway .1, one device .2, broadcast .3.
     make_gateway(app, vpn_cidr="10.8.0.0/30")
     d = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
     assert d["vpn_ip"] == "10.8.0.2"
+    second = api.new_session("alice")
     before = _snapshot(app)
-    r = client.post(E, json=enroll_body(), headers=h)
+    r = client.post(E, json=enroll_body(), headers=second)
     assert r.status_code == 409
     assert r.get_json()["error"]["code"] == "ip_pool_exhausted"
     assert _snapshot(app) == before
@@ -406,10 +414,12 @@ def test_no_gateway_at_all_is_503(app, client, user):
     assert r.get_json()["error"]["code"] == "no_active_gateway"
 
 
-def test_second_gateway_takes_over_when_first_is_full(app, client, user):
-    _, h = user
+def test_second_gateway_takes_over_when_first_is_full(app, client, api, user):
     g1, _ = make_gateway(app, "small", vpn_cidr="10.8.0.0/30")
     g2, _ = make_gateway(app, "big", vpn_cidr="10.9.0.0/24")
-    got = [client.post(E, json=enroll_body(), headers=h).get_json()["device"] for _ in range(3)]
+    got = [
+        client.post(E, json=enroll_body(), headers=api.new_session("alice")).get_json()["device"]
+        for _ in range(3)
+    ]
     assert sorted(d["gateway_id"] for d in got) == [g1, g2, g2]
     assert device_row(app, got[0]["id"])["status"] == "active"

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 from tests.backend.provisioning_helpers import E, enroll_body, make_gateway, make_policy
 
-# Both databases send 10 for a new device: PostgreSQL locks the user's row where SQLite sends
+# Both databases send 11 for a new device: PostgreSQL locks the user's row where SQLite sends
 # BEGIN IMMEDIATE (its writers hold the database lock from the start); the gateway's row lock
-# is the revision bump itself.
-NEW_DEVICE = 10
+# is the revision bump itself; the session that enrolls is bound to the device (one UPDATE; the
+# revoked-key check rides on the lookup query).
+NEW_DEVICE = 11
 REENROLL_UNCHANGED = 8
 _WRITE = re.compile(r"(INSERT INTO|UPDATE|DELETE FROM) (\w+)")
 
@@ -53,7 +54,8 @@ def _setup(app, api) -> dict[str, str]:
 def test_new_enrollment_stays_within_its_statement_budget(app, client, api):
     headers = _setup(app, api)
     for _ in range(3):  # warm: first-request work (pool, caches) is not what is measured
-        assert client.post(E, json=enroll_body(), headers=headers).status_code == 201
+        warm = api.new_session("alice")  # a session that enrolled is bound to its device
+        assert client.post(E, json=enroll_body(), headers=warm).status_code == 201
     with statements(app) as seen:
         r = client.post(E, json=enroll_body(), headers=headers)
     assert r.status_code == 201, r.get_json()
@@ -61,10 +63,17 @@ def test_new_enrollment_stays_within_its_statement_budget(app, client, api):
     # The token check is one query for family and user together, and nothing loads groups.
     assert sum("FROM token_families" in s or "JOIN token_families" in s for s in seen) == 1
     assert not any("FROM user_groups" in s and "policies" not in s for s in seen), seen
-    # Writes: the device, its lease, the gateway's revision and one audit row.
+    # Writes: the device, its lease, the gateway's revision, the session's binding and one
+    # audit row.
     writes = [f"{m[1].split()[0]} {m[2]}" for s in seen if (m := _WRITE.match(s))]
     assert sorted(writes) == sorted(
-        ["INSERT devices", "INSERT ip_leases", "UPDATE gateways", "INSERT audit_events"]
+        [
+            "INSERT devices",
+            "INSERT ip_leases",
+            "UPDATE gateways",
+            "UPDATE token_families",
+            "INSERT audit_events",
+        ]
     ), writes
 
 

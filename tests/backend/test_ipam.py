@@ -21,15 +21,15 @@ from tests.backend.provisioning_helpers import E, enroll_body, leases, make_gate
 )
 def test_pool_edges_over_http(app, client, api, cidr, cidr6, expected):
     make_gateway(app, vpn_cidr=cidr, vpn_cidr6=cidr6)
-    h = api.user_headers("u", groups=[])
+    api.create_user("u", groups=[])
     app.config["NEXAVPN_DEVICE_LIMIT"] = 100
     got = []
     for _ in range(len(expected)):
-        r = client.post(E, json=enroll_body(), headers=h)
+        r = client.post(E, json=enroll_body(), headers=api.new_session("u"))
         assert r.status_code == 201, r.get_json()
         got.append(r.get_json()["device"]["vpn_ip"])
     assert got == expected
-    r = client.post(E, json=enroll_body(), headers=h)
+    r = client.post(E, json=enroll_body(), headers=api.new_session("u"))
     assert r.status_code == 409
     assert r.get_json()["error"]["code"] == "ip_pool_exhausted"
 
@@ -155,13 +155,14 @@ def test_allocation_at_50000_devices_uses_a_few_indexed_queries(app, client, api
     def count(conn, cursor, statement, params, context, executemany):
         statements.append(statement)
 
-    h = api.user_headers("big")
+    api.create_user("big")
+    h1, h2 = api.new_session("big"), api.new_session("big")
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        r1 = client.post(E, json=enroll_body(), headers=h)
-        r2 = client.post(E, json=enroll_body(), headers=h)
+        r1 = client.post(E, json=enroll_body(), headers=h1)
+        r2 = client.post(E, json=enroll_body(), headers=h2)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert r1.status_code == 201, r1.get_json()

@@ -48,10 +48,11 @@ def test_count_follows_every_way_a_lease_comes_and_goes(app, client, api, admin_
     g2, _ = make_gateway(app, "gw2", vpn_cidr="10.31.0.0/24")
     api.create_user("alice")
     api.create_user("bob")
-    alice = api.headers(api.login("alice")["access_token"])
-    bob = api.headers(api.login("bob")["access_token"])
+    # One session per device (a session that enrolls a device is bound to it).
+    alice = [api.new_session("alice") for _ in range(3)]
+    bob = [api.new_session("bob") for _ in range(3)]
 
-    devices = [_enroll(client, alice) for _ in range(3)] + [_enroll(client, bob) for _ in range(3)]
+    devices = [_enroll(client, h) for h in alice] + [_enroll(client, h) for h in bob]
     placed = [d["gateway_id"] for d in devices]
     # Least loaded first: the two gateways share the six devices.
     assert sorted(placed.count(g) for g in (g1, g2)) == [3, 3]
@@ -75,7 +76,7 @@ def test_count_follows_every_way_a_lease_comes_and_goes(app, client, api, admin_
     moved_to = g2 if moved_from == g1 else g1
     update_gateway(app, moved_from, enabled=False)
     fp = devices[2]["fingerprint"]
-    again = _enroll(client, alice, fingerprint=fp)
+    again = _enroll(client, alice[2], fingerprint=fp)
     assert again["id"] == devices[2]["id"] and again["gateway_id"] == moved_to
     by_gateway[moved_from] -= 1
     by_gateway[moved_to] += 1
@@ -99,9 +100,8 @@ def test_a_raw_cascade_keeps_the_count(app, client, api):
 
     gid, _ = make_gateway(app, "gw1", vpn_cidr="10.32.0.0/24")
     api.create_user("carol")
-    h = api.headers(api.login("carol")["access_token"])
-    first = _enroll(client, h)
-    _enroll(client, h)
+    first = _enroll(client, api.new_session("carol"))
+    _enroll(client, api.new_session("carol"))
     _assert_exact(app, {gid: 2})
     with app.app_context():
         db.session.execute(delete(Device).where(Device.id == first["id"]))

@@ -113,6 +113,7 @@ def test_fleet_gauges_come_from_the_database(metrics_config, app, client, api):
     assert _get(s, "nexavpn_gateway_peers", gateway="gw-off") == 0
     assert _get(s, "nexavpn_gateway_peers_online", gateway="gw-on") == 1
     assert _get(s, "nexavpn_devices", status="revoked") == 1
+    assert _get(s, "nexavpn_devices", status="pending") == 0  # always present, for alerts
 
 
 def test_longpoll_waiters_gauge_tracks_requests_in_flight(metrics_config, app):

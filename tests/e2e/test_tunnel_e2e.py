@@ -615,6 +615,8 @@ def _steps(w: World) -> None:
     device_id = info.id
     for round_no in range(REVOKE_ROUNDS):
         if round_no:
+            # The revoke ended the session that enrolled the device: sign in again first.
+            c1.app.login(w.url, "alice", USER_PASSWORD)
             info, public, _ = _enroll_and_connect(w, c1, "laptop-1", rotate=True)
             assert info.created and info.id != device_id
             device_id = info.id

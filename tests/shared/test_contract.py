@@ -18,7 +18,9 @@ def test_constants_match_the_api_contract() -> None:
     assert contract.IP_POOL_EXHAUSTED == "ip_pool_exhausted"
     assert contract.USER_DISABLED == "user_disabled"
     assert contract.PLATFORMS == ("windows", "macos", "linux")
-    assert contract.DEVICE_STATUSES == ("active", "revoked")
+    assert contract.DEVICE_STATUSES == ("active", "pending", "revoked")
+    assert contract.PUBLIC_KEY_REVOKED == "public_key_revoked"
+    assert contract.SESSION_BOUND_TO_DEVICE == "session_bound_to_device"
     assert contract.ROLES == ("admin", "user")
     assert contract.PERSISTENT_KEEPALIVE == 25
     assert contract.DEFAULT_MTU == 1420
@@ -29,7 +31,8 @@ def test_every_error_code_constant_is_listed_with_a_status() -> None:
         value
         for name, value in vars(contract).items()
         if name.isupper() and isinstance(value, str) and name not in {
-            "API_PREFIX", "API_VERSION", "DEVICE_STATUS_ACTIVE", "DEVICE_STATUS_REVOKED",
+            "API_PREFIX", "API_VERSION", "DEVICE_STATUS_ACTIVE", "DEVICE_STATUS_PENDING",
+            "DEVICE_STATUS_REVOKED",
             "ROLE_ADMIN", "ROLE_USER",
         }
     }
@@ -40,6 +43,8 @@ def test_every_error_code_constant_is_listed_with_a_status() -> None:
     assert contract.ERROR_STATUS[contract.DEVICE_REVOKED] == 410
     assert contract.ERROR_STATUS[contract.NO_ACTIVE_GATEWAY] == 503
     assert contract.ERROR_STATUS[contract.DEVICE_LIMIT_REACHED] == 403
+    assert contract.ERROR_STATUS[contract.PUBLIC_KEY_REVOKED] == 409
+    assert contract.ERROR_STATUS[contract.SESSION_BOUND_TO_DEVICE] == 403
 
 
 def test_shared_package_imports_only_stdlib_and_cryptography() -> None:

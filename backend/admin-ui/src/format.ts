@@ -17,3 +17,9 @@ export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message
   return 'Something went wrong.'
 }
+
+/** A WireGuard public key shortened for tables: its first 8 characters, as `wg show` starts. */
+export function keyFingerprint(publicKey: string | null | undefined): string {
+  if (!publicKey) return '—'
+  return publicKey.length > 8 ? `${publicKey.slice(0, 8)}…` : publicKey
+}

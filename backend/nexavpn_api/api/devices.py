@@ -21,7 +21,12 @@ from ..schemas.devices import (
     ProfileSchema,
     RevokeSchema,
 )
-from ..security import admin_required, login_required
+from ..security import (
+    admin_required,
+    current_family_id,
+    current_session_device_id,
+    login_required,
+)
 from ..services import devices as device_service
 from ..services import enrollment, notify
 from .common import Blueprint, api_prefix
@@ -48,7 +53,16 @@ class Enroll(MethodView):
     @error_responses(blp, 400, 401, 403, 409, 503)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data):
-        """Create or update the device, place it on a gateway and return its profile."""
+        """Create or update the device, place it on a gateway and return its profile.
+
+        The session that enrolls a device is bound to it: it may re-enroll that device (a new
+        key) but no other (403 ``session_bound_to_device``), and it ends when the device is
+        revoked or deleted. A revoked or deleted device's key is refused forever (409
+        ``public_key_revoked``). With ``NEXAVPN_DEVICE_APPROVAL=required`` a new device is
+        ``pending``: it has its address and profile but is on no gateway until approved.
+        Other errors: 403 ``device_limit_reached`` (pending devices count), 409
+        ``public_key_in_use`` / ``ip_pool_exhausted``, 503 ``no_active_gateway``.
+        """
         try:
             validate_key(data["public_key"])
         except InvalidKey as exc:
@@ -58,7 +72,12 @@ class Enroll(MethodView):
                 "The public key is not a WireGuard key.",
                 {"public_key": [exc.message]},
             ) from None
-        result = enrollment.enroll(current_user.id, data)
+        result = enrollment.enroll(
+            current_user.id,
+            data,
+            session_id=current_family_id(),
+            bound_device_id=current_session_device_id(),
+        )
         body = {"device": result.device, "profile": result.profile}
         return body, (201 if result.created else 200)
 
@@ -163,6 +182,19 @@ class DeviceRotate(MethodView):
         return device_service.rotate(current_user, device_id)
 
 
+@blp.route("/<int:device_id>/approve")
+class DeviceApprove(MethodView):
+    """Let a pending device onto its gateway."""
+
+    @admin_required
+    @blp.response(200, DeviceSchema)
+    @error_responses(blp, 401, 403, 404, 410)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, device_id: int):
+        """Approve a pending device (admins); it becomes active and its gateway adds the peer."""
+        return device_service.approve(current_user, device_id)
+
+
 @blp.route("/<int:device_id>/revoke")
 class DeviceRevoke(MethodView):
     """Revoke a device."""
@@ -173,7 +205,8 @@ class DeviceRevoke(MethodView):
     @error_responses(blp, 400, 401, 403, 404)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data, device_id: int):
-        """Revoke (owner or admin); ``{"revoke_sessions": true}`` (admins) ends all sessions."""
+        """Revoke (owner or admin): the sessions bound to the device end with it;
+        ``{"revoke_sessions": true}`` (admins) also ends every other session of the owner."""
         data = data or {}
         return device_service.revoke(
             current_user, device_id, revoke_sessions=bool(data.get("revoke_sessions"))

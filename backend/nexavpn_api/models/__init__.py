@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
 from .audit import AuditEvent
-from .device import Device, IpLease
+from .device import Device, IpLease, RevokedPublicKey
 from .gateway import Gateway
 from .policy import Policy, PolicyGroup, PolicyUser
 from .token import TokenFamily
@@ -15,6 +15,7 @@ __all__ = [
     "Policy",
     "PolicyGroup",
     "PolicyUser",
+    "RevokedPublicKey",
     "TokenFamily",
     "User",
     "UserGroup",

@@ -11,12 +11,17 @@ from ..extensions import db
 from ._types import UTCDateTime, utcnow
 from .user import User
 
+# Devices that hold their fingerprint, key and address (active or pending approval).
+LIVE_PREDICATE = "status <> 'revoked'"
+
 
 class Device(db.Model):
     """A user's enrolled device.
 
-    A revoked device keeps its record for the audit trail; the partial unique indexes only
-    cover active devices, so the same fingerprint can enroll again as a new device.
+    ``status`` is ``active``, ``pending`` (awaiting an admin's approval: it holds its address
+    and profile but is on no gateway) or ``revoked``. A revoked device keeps its record for the
+    audit trail; the partial unique indexes only cover live (not revoked) devices, so the same
+    fingerprint can enroll again as a new device.
     ``resources`` caches the resolved destinations ([{"destination", "policy"}]) so the agent
     config does not re-resolve policies for every peer on every poll.
     """
@@ -58,15 +63,15 @@ class Device(db.Model):
             "user_id",
             "fingerprint",
             unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
+            sqlite_where=text(LIVE_PREDICATE),
+            postgresql_where=text(LIVE_PREDICATE),
         ),
         Index(
             "uq_devices_active_public_key",
             "public_key",
             unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
+            sqlite_where=text(LIVE_PREDICATE),
+            postgresql_where=text(LIVE_PREDICATE),
         ),
     )
 
@@ -90,3 +95,18 @@ class IpLease(db.Model):
     device_id: Mapped[int] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE"), unique=True, nullable=False
     )
+
+
+class RevokedPublicKey(db.Model):
+    """A public key that may never be enrolled again, by anyone.
+
+    Filled when a device is revoked or deleted; it outlives the device row (no foreign key),
+    so deleting a lost laptop's record does not let its key come back.
+    """
+
+    __tablename__ = "revoked_public_keys"
+
+    public_key: Mapped[str] = mapped_column(String(44), primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

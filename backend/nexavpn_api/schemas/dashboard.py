@@ -11,6 +11,7 @@ class DeviceCountsSchema(Schema):
     """Devices by status."""
 
     active = fields.Integer()
+    pending = fields.Integer(metadata={"description": "awaiting an admin's approval"})
     revoked = fields.Integer()
 
 

@@ -40,7 +40,11 @@ def summary() -> dict[str, Any]:
     )
     return {
         "users": users,
-        "devices": {"active": by_status.get("active", 0), "revoked": by_status.get("revoked", 0)},
+        "devices": {
+            "active": by_status.get("active", 0),
+            "pending": by_status.get("pending", 0),
+            "revoked": by_status.get("revoked", 0),
+        },
         "gateways": {"online": int(online), "offline": int(total) - int(online)},
         "recent_enrollments": recent_devices,
         "recent_audit": recent_audit,

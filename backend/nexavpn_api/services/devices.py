@@ -1,4 +1,4 @@
-"""Device lookups and life-cycle actions (list, profile sync, rotate, revoke, delete).
+"""Device lookups and life-cycle actions (list, profile sync, rotate, approve, revoke, delete).
 
 Every lookup is scoped by the caller: a user sees only its own devices and gets 404 for any
 other, an admin sees all.
@@ -19,6 +19,7 @@ from ..models import Device, Gateway, User
 from ..models._types import utcnow
 from ..pagination import paginate
 from . import audit, notify, profiles, provisioning
+from .tokens import revoke_all_sessions, revoke_device_sessions
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def list_devices(caller: User, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _require_active(device: Device) -> None:
-    if device.status != provisioning.ACTIVE:
+    """Refuse revoked devices (410); pending ones have a profile and may rotate."""
+    if device.status not in provisioning.LIVE:
         raise ApiError(410, contract.DEVICE_REVOKED, "This device has been revoked.")
 
 
@@ -130,8 +132,23 @@ def rotate(caller: User, device_id: int) -> Device:
     return device
 
 
+def approve(caller: User, device_id: int) -> Device:
+    """Approve a pending device (admins): it becomes a peer on its gateway. Approving an active
+    device changes nothing; a revoked one answers 410."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise not_found("Device")
+    provisioning.lock_users([device.user_id])
+    db.session.refresh(device)
+    _require_active(device)
+    provisioning.approve_device(device, actor=caller)
+    db.session.commit()
+    return device
+
+
 def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> Device:
-    """Revoke a device (owner or admin); an admin may also end all its owner's sessions."""
+    """Revoke a device (owner or admin): the sessions bound to it end with it; an admin may
+    also end all its owner's other sessions."""
     device = get_visible_device(caller, device_id)
     if revoke_sessions and not caller.is_admin:
         raise ApiError(
@@ -155,19 +172,20 @@ def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> De
 
 
 def _revoke_all_sessions(user_id: int) -> int:
-    from .tokens import revoke_all_sessions
-
-    return revoke_all_sessions(user_id, "device_revoked")
+    return revoke_all_sessions(user_id, "admin_ended")
 
 
 def delete(caller: User, device_id: int) -> None:
-    """Delete a device (admins): revoked first if active, so its addresses return to the pool."""
+    """Delete a device (admins): revoked first if live, so its addresses return to the pool,
+    its sessions end and its key stays refused after the record is gone."""
     device = db.session.get(Device, device_id)
     if device is None:
         raise not_found("Device")
     provisioning.lock_users([device.user_id])
     db.session.refresh(device)
-    provisioning.revoke_device(device, actor=caller, reason="deleted")
+    if not provisioning.revoke_device(device, actor=caller, reason="deleted"):
+        provisioning.forbid_key(device)  # revoked before the key list existed
+        revoke_device_sessions(device.id, "device_deleted")
     provisioning.record_device_event(
         "device.delete", device, caller, {"vpn_ip": device.vpn_ip, "status": device.status}
     )

@@ -2,9 +2,15 @@
 gateway, leases its addresses, resolves its destinations, updates the gateway's desired state,
 renders its profile and records the audit event.
 
-Any refusal (key in use, device limit, full pools, no gateway) raises :class:`ApiError` after a
-rollback, so nothing is half-written. Unique-constraint races and PostgreSQL deadlocks or
-serialisation failures roll back and retry the whole transaction a few times.
+The session that enrolls a device is bound to it: it may re-enroll that device (rotation) but
+no other, and ends when the device is revoked or deleted. A revoked or deleted device's key is
+refused forever. With device approval on, a new device starts ``pending``: it has its address
+and profile but is on no gateway until an admin approves it.
+
+Any refusal (key in use or revoked, bound session, device limit, full pools, no gateway) raises
+:class:`ApiError` after a rollback, so nothing is half-written. Unique-constraint races and
+PostgreSQL deadlocks or serialisation failures roll back and retry the whole transaction a few
+times.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from nexavpn_shared import contract
 from .. import sql
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Device, Gateway, User
+from ..models import Device, Gateway, RevokedPublicKey, User
 from ..models._types import utcnow
-from . import ipam, profiles, provisioning
+from . import ipam, profiles, provisioning, tokens
 from .policy_resolution import resources_for_user
 
 log = logging.getLogger(__name__)
@@ -53,12 +59,24 @@ def _retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
-def enroll(user_id: int, data: dict[str, Any]) -> EnrollResult:
-    """Enroll (or re-enroll) a device of ``user_id`` and commit; see the module docstring."""
+def enroll(
+    user_id: int,
+    data: dict[str, Any],
+    *,
+    session_id: str | None = None,
+    bound_device_id: int | None = None,
+) -> EnrollResult:
+    """Enroll (or re-enroll) a device of ``user_id`` and commit; see the module docstring.
+
+    ``session_id`` is the caller's session (bound to the device unless it already is);
+    ``bound_device_id`` the device it is bound to, the only one it may enroll.
+    """
     last_exc: DBAPIError | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
-            result = _enroll_once(user_id, data)
+            result = _enroll_once(user_id, data, bound_device_id)
+            if bound_device_id is None:
+                tokens.bind_to_device(session_id, result.device.id)
             _commit_keeping_state()
             return result
         except ApiError:
@@ -87,6 +105,11 @@ def _commit_keeping_state() -> None:
         session.expire_on_commit = True
 
 
+def approval_required() -> bool:
+    """New devices wait for an admin's approval (``NEXAVPN_DEVICE_APPROVAL=required``)."""
+    return current_app.config.get("NEXAVPN_DEVICE_APPROVAL") == "required"
+
+
 def online_cutoff():
     """Gateways heard from after this instant count as online."""
     return utcnow() - timedelta(seconds=current_app.config["NEXAVPN_GATEWAY_ONLINE_SECONDS"])
@@ -109,15 +132,15 @@ _CANDIDATES = select(Gateway).where(
     Gateway.last_seen_at >= bindparam("cutoff"),
 )
 
-# ``status = 'active'`` is written as a literal so the planners can use the partial unique
+# ``status <> 'revoked'`` is written as a literal so the planners can use the partial unique
 # indexes (a bound parameter cannot prove the index predicate). A UNION ALL keeps each half on
-# its own index; an OR would make SQLite walk every active device.
-_IS_ACTIVE = Device.status == literal_column("'active'")
+# its own index; an OR would make SQLite walk every live device.
+_IS_LIVE = Device.status != literal_column("'revoked'")
 _MATCH_COLUMNS = (Device.id, Device.user_id, Device.fingerprint, Device.public_key)
 _MATCHES = union_all(
-    select(*_MATCH_COLUMNS).where(_IS_ACTIVE, Device.public_key == bindparam("public_key")),
+    select(*_MATCH_COLUMNS).where(_IS_LIVE, Device.public_key == bindparam("public_key")),
     select(*_MATCH_COLUMNS).where(
-        _IS_ACTIVE, Device.user_id == bindparam("user_id"), Device.fingerprint == bindparam("fp")
+        _IS_LIVE, Device.user_id == bindparam("user_id"), Device.fingerprint == bindparam("fp")
     ),
 ).subquery()
 
@@ -127,20 +150,29 @@ _ACTIVE_COUNT = (
     .select_from(
         select(literal_column("1"))
         .select_from(Device)
-        .where(Device.user_id == bindparam("user_id"), _IS_ACTIVE)
+        .where(Device.user_id == bindparam("user_id"), _IS_LIVE)
         .limit(bindparam("limit"))
         .subquery()
     )
     .scalar_subquery()
 )
 
+_KEY_REVOKED = (
+    select(literal_column("1"))
+    .select_from(RevokedPublicKey)
+    .where(RevokedPublicKey.public_key == bindparam("public_key"))
+    .exists()
+)
+
 # One round trip for everything enrollment needs to know about existing devices: the user's
-# active-device count beside each match (this user's device with the fingerprint, and any active
-# device of anyone holding the public key). The outer join to a one-row table keeps the count
-# when nothing matches.
+# live-device count (pending ones count toward the limit) and whether the key was ever revoked,
+# beside each match (this user's device with the fingerprint, and any live device of anyone
+# holding the public key). The outer join to a one-row table keeps the count when nothing
+# matches.
 _ONE_ROW = select(literal_column("1").label("one")).subquery()
 _LOOKUP = select(
     _ACTIVE_COUNT.label("active"),
+    _KEY_REVOKED.label("key_revoked"),
     _MATCHES.c.id,
     _MATCHES.c.user_id,
     _MATCHES.c.fingerprint,
@@ -195,7 +227,7 @@ def _assign(device: Device, gateway: Gateway, offset: int) -> None:
     device.vpn_ip6 = v6
 
 
-def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
+def _enroll_once(user_id: int, data: dict[str, Any], bound_device_id: int | None) -> EnrollResult:
     limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
     if ipam.is_postgres() and sql.execute(_LOCK_USER, {"user_id": user_id}).first() is None:
         user = None
@@ -213,6 +245,20 @@ def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
         None,
     )
     holder = next((r.id for r in rows if r.id is not None and r.public_key == public_key), None)
+    if bound_device_id is not None and existing_id != bound_device_id:
+        raise ApiError(
+            403,
+            contract.SESSION_BOUND_TO_DEVICE,
+            "This session belongs to another device; sign in again to register this one.",
+            {"device_id": bound_device_id},
+        )
+    if rows[0].key_revoked and holder is None:
+        raise ApiError(
+            409,
+            contract.PUBLIC_KEY_REVOKED,
+            "This public key belonged to a revoked device and can never be used again; "
+            "generate a new key pair.",
+        )
     if holder is not None and holder != existing_id:
         raise ApiError(
             409, contract.PUBLIC_KEY_IN_USE, "This public key is already used by another device."
@@ -228,7 +274,7 @@ def _enroll_once(user_id: int, data: dict[str, Any]) -> EnrollResult:
         raise ApiError(
             403,
             contract.DEVICE_LIMIT_REACHED,
-            f"You already have {limit} active devices; revoke one first.",
+            f"You already have {limit} devices; revoke one first.",
             {"limit": limit},
         )
 
@@ -282,7 +328,7 @@ def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]
             "platform": data["platform"],
             "os_version": data.get("os_version"),
             "client_version": data.get("client_version"),
-            "status": provisioning.ACTIVE,
+            "status": provisioning.PENDING if approval_required() else provisioning.ACTIVE,
             "vpn_ip": v4,
             "vpn_ip6": v6,
             "profile_revision": 1,
@@ -295,7 +341,12 @@ def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]
         "device.enroll",
         device,
         user,
-        {"gateway_id": gateway.id, "vpn_ip": device.vpn_ip, "platform": device.platform},
+        {
+            "gateway_id": gateway.id,
+            "vpn_ip": device.vpn_ip,
+            "platform": device.platform,
+            "status": device.status,
+        },
     )
     return EnrollResult(device, True, profiles.build_profile(device, gateway))
 

@@ -221,11 +221,12 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
         return present(gw)
     pool_change = [f for f in POOL_FIELDS if f in changed]
     prov = _provisioning()
-    if pool_change and prov.active_device_count(gw.id) > 0:
+    if pool_change and prov.live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",
-            "Active devices use this gateway's address pool; revoke them before changing it.",
+            "Devices (active or awaiting approval) use this gateway's address pool; "
+            "revoke them before changing it.",
             {f: ["in use by active devices"] for f in pool_change},
         )
     _check_unique({k: values[k] for k in changed if k in ("name", *POOL_FIELDS)}, gw.id)
@@ -268,11 +269,11 @@ def delete_gateway(actor: User, gw: Gateway) -> None:
 
     Revoked devices keep their records, detached from the gateway.
     """
-    if _provisioning().active_device_count(gw.id) > 0:
+    if _provisioning().live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",
-            "Active devices use this gateway; revoke or delete them first.",
+            "Devices (active or awaiting approval) use this gateway; revoke or delete them first.",
         )
     gw_id, name = gw.id, gw.name
     db.session.execute(

@@ -24,15 +24,19 @@ from sqlalchemy.orm.util import identity_key
 
 from .. import sql
 from ..extensions import db
-from ..models import Device, Gateway, PolicyGroup, PolicyUser, User, UserGroup
+from ..models import Device, Gateway, PolicyGroup, PolicyUser, RevokedPublicKey, User, UserGroup
 from ..models._types import utcnow
-from . import audit, ipam, notify
+from . import audit, ipam, notify, tokens
 from .policy_resolution import resources_for_users
 
 log = logging.getLogger(__name__)
 
 ACTIVE = "active"
+PENDING = "pending"
 REVOKED = "revoked"
+# Devices that hold an address and a profile: active ones and those awaiting approval. Only
+# active devices are peers on their gateway.
+LIVE = (ACTIVE, PENDING)
 CHUNK = 500
 
 
@@ -122,7 +126,7 @@ def _bumped(ids: Iterable[int]) -> None:
 
 
 def refresh_users(user_ids: Iterable[int]) -> None:
-    """Recompute the resources of these users' active devices.
+    """Recompute the resources of these users' live (active and pending) devices.
 
     Devices whose resolved destinations changed get the new list and a higher
     ``profile_revision``; the gateways serving them get a higher revision and a wake-up.
@@ -137,7 +141,7 @@ def refresh_users(user_ids: Iterable[int]) -> None:
     for chunk in _chunks(ids):
         rows = db.session.execute(
             select(Device.id, Device.user_id, Device.gateway_id, Device.resources).where(
-                Device.user_id.in_(chunk), Device.status == ACTIVE
+                Device.user_id.in_(chunk), Device.status.in_(LIVE)
             )
         ).all()
         for dev_id, user_id, gateway_id, current in rows:
@@ -160,10 +164,10 @@ def refresh_users(user_ids: Iterable[int]) -> None:
 
 
 def refresh_gateway(gateway_id: int) -> None:
-    """The gateway's endpoint, key, DNS or MTU changed: every active device's profile did too."""
+    """The gateway's endpoint, key, DNS or MTU changed: every live device's profile did too."""
     changed = db.session.execute(
         update(Device)
-        .where(Device.gateway_id == gateway_id, Device.status == ACTIVE)
+        .where(Device.gateway_id == gateway_id, Device.status.in_(LIVE))
         .values(profile_revision=Device.profile_revision + 1)
         .returning(Device.id)
         .execution_options(synchronize_session="fetch")
@@ -178,6 +182,15 @@ def active_device_count(gateway_id: int) -> int:
         select(func.count())
         .select_from(Device)
         .where(Device.gateway_id == gateway_id, Device.status == ACTIVE)
+    ).scalar_one()
+
+
+def live_device_count(gateway_id: int) -> int:
+    """Devices holding an address on the gateway (active or pending): they keep it in use."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(Device)
+        .where(Device.gateway_id == gateway_id, Device.status.in_(LIVE))
     ).scalar_one()
 
 
@@ -201,32 +214,76 @@ def record_device_event(
 
 
 def revoke_device(device: Device, *, actor: Any, reason: str | None = None) -> bool:
-    """Revoke one device: status, address back to the pool, peer off its gateway, audit.
+    """Revoke one device: status, address back to the pool, peer off its gateway, its key
+    refused from now on, the sessions bound to it ended, audit.
 
-    Returns False (and does nothing) when the device was not active.
+    Returns False (and does nothing) when the device was already revoked.
     """
-    if device.status != ACTIVE:
+    if device.status not in LIVE:
         return False
+    was_peer = device.status == ACTIVE
     device.status = REVOKED
     device.revoked_at = utcnow()
     device.rotation_required = False
     db.session.flush()
     ipam.release(device.id)
-    bump_gateways([device.gateway_id])
-    details = {"gateway_id": device.gateway_id}
+    forbid_key(device)
+    ended = tokens.revoke_device_sessions(
+        device.id, "device_deleted" if reason == "deleted" else "device_revoked"
+    )
+    if was_peer:
+        bump_gateways([device.gateway_id])
+    details: dict[str, Any] = {"gateway_id": device.gateway_id, "sessions_ended": ended}
+    if not was_peer:
+        details["was_pending"] = True
     if reason:
         details["reason"] = reason
     record_device_event("device.revoke", device, actor, details)
     return True
 
 
+def forbid_key(device: Device) -> None:
+    """Put the device's public key on the list of keys that may never enroll again."""
+    if db.session.get(RevokedPublicKey, device.public_key) is None:
+        db.session.add(
+            RevokedPublicKey(
+                public_key=device.public_key,
+                device_id=device.id,
+                user_id=device.user_id,
+                revoked_at=device.revoked_at or utcnow(),
+            )
+        )
+        db.session.flush()
+
+
+def approve_device(device: Device, *, actor: Any) -> bool:
+    """Make a pending device a peer on its gateway; False when it was not pending.
+
+    Its profile revision grows (the client learns its status changed) and its gateway's
+    revision grows (the agent adds the peer), through the usual bump so waiters wake.
+    """
+    if device.status != PENDING:
+        return False
+    device.status = ACTIVE
+    device.profile_revision = device.profile_revision + 1
+    db.session.flush()
+    bump_gateways([device.gateway_id])
+    record_device_event(
+        "device.approve",
+        device,
+        actor,
+        {"gateway_id": device.gateway_id, "vpn_ip": device.vpn_ip},
+    )
+    return True
+
+
 def revoke_user_devices(user_id: int, *, actor: Any, reason: str = "user_revoked") -> int:
-    """Revoke every active device of a user (user disabled or deleted); returns how many."""
+    """Revoke every live device of a user (user disabled or deleted); returns how many."""
     lock_users([user_id])
     devices = (
         db.session.execute(
             select(Device)
-            .where(Device.user_id == user_id, Device.status == ACTIVE)
+            .where(Device.user_id == user_id, Device.status.in_(LIVE))
             .order_by(Device.id)
         )
         .scalars()

@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import current_app, request
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+
+from nexavpn_shared import contract
 
 from ..db_setup import read_phase
 from ..errors import ApiError
@@ -233,3 +235,40 @@ def revoke_all_sessions(
     if except_family:
         stmt = stmt.where(TokenFamily.id != except_family)
     return db.session.execute(stmt).rowcount
+
+
+def revoke_device_sessions(device_id: int, reason: str = "device_revoked") -> int:
+    """End every live session bound to a device (revoked or deleted); returns how many.
+
+    The caller commits (the sessions end in the same transaction as the device).
+    """
+    return db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.device_id == device_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason[:32])
+    ).rowcount
+
+
+def bind_to_device(family_id: str | None, device_id: int) -> None:
+    """Bind the session that enrolled a device to it; the caller commits.
+
+    Conditional on the session being unbound (or bound to this very device), so of two
+    enrollments of different devices racing on one fresh session only the first binds; the
+    other is refused (403) and rolls back its device.
+    """
+    if not family_id:
+        return
+    result = db.session.execute(
+        update(TokenFamily)
+        .where(
+            TokenFamily.id == family_id,
+            or_(TokenFamily.device_id.is_(None), TokenFamily.device_id == device_id),
+        )
+        .values(device_id=device_id)
+    )
+    if result.rowcount != 1:
+        raise ApiError(
+            403,
+            contract.SESSION_BOUND_TO_DEVICE,
+            "This session belongs to another device; sign in again to register this one.",
+        )

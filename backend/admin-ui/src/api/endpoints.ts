@@ -46,6 +46,7 @@ export function createApi(client: ApiClient) {
     listDevices: (query: PageQuery & DeviceFilters = {}) =>
       client.request<Page<Device>>('GET', '/devices', { query: { ...query } }),
     getDevice: (id: Id) => client.request<Device>('GET', `/devices/${seg(id)}`),
+    approveDevice: (id: Id) => client.request<Device>('POST', `/devices/${seg(id)}/approve`, { body: {} }),
     rotateDevice: (id: Id) => client.request<Device>('POST', `/devices/${seg(id)}/rotate`, { body: {} }),
     revokeDevice: (id: Id, revokeSessions = false) =>
       client.request<Device>('POST', `/devices/${seg(id)}/revoke`, {

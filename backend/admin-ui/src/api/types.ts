@@ -11,7 +11,8 @@ export type Timestamp = string
 
 export type Role = 'admin' | 'user'
 export type Platform = 'windows' | 'macos' | 'linux'
-export type DeviceStatus = 'active' | 'revoked'
+/** `pending`: enrolled, waiting for an admin's approval (has an address, on no gateway). */
+export type DeviceStatus = 'active' | 'pending' | 'revoked'
 export type GatewayStatus = 'online' | 'offline'
 export type ActorType = 'user' | 'gateway' | 'system'
 export type TargetType = 'user' | 'policy' | 'gateway' | 'device' | 'session'
@@ -164,6 +165,7 @@ export interface AuditLog {
 
 export interface DeviceCounts {
   active: number
+  pending: number
   revoked: number
 }
 

@@ -1,12 +1,13 @@
 import { Link } from 'react-router-dom'
 import { useApi } from '../auth'
-import { Badge, Empty, ErrorMessage, Loading } from '../components/ui'
+import { DeviceStatusBadge, PendingQueue } from '../components/devices'
+import { Empty, ErrorMessage, Loading } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
 export function DashboardPage() {
   const api = useApi()
-  const { data, error, loading } = useQuery(() => api.dashboard(), [api])
+  const { data, error, loading, reload } = useQuery(() => api.dashboard(), [api])
   const { userName, gatewayName } = useLookups()
 
   return (
@@ -25,6 +26,10 @@ export function DashboardPage() {
               <span className="stat-value" data-testid="stat-devices-active">{data.devices.active}</span>
               <span className="stat-label">Active devices</span>
             </Link>
+            <Link className="stat card" to="/devices?status=pending">
+              <span className="stat-value" data-testid="stat-devices-pending">{data.devices.pending ?? 0}</span>
+              <span className="stat-label">Awaiting approval</span>
+            </Link>
             <Link className="stat card" to="/devices?status=revoked">
               <span className="stat-value" data-testid="stat-devices-revoked">{data.devices.revoked}</span>
               <span className="stat-label">Revoked devices</span>
@@ -38,6 +43,8 @@ export function DashboardPage() {
               <span className="stat-label">Gateways offline</span>
             </Link>
           </div>
+
+          {(data.devices.pending ?? 0) > 0 && <PendingQueue onApproved={reload} />}
 
           <div className="two-col">
             <div className="card">
@@ -61,7 +68,7 @@ export function DashboardPage() {
                         <tr key={String(d.id)}>
                           <td>
                             <Link to={`/devices/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>{' '}
-                            {d.status === 'revoked' && <Badge tone="bad">revoked</Badge>}
+                            {d.status !== 'active' && <DeviceStatusBadge status={d.status} />}
                           </td>
                           <td>{userName(d.user_id)}</td>
                           <td className="mono">{d.vpn_ip ?? '—'}</td>

@@ -1,15 +1,17 @@
-// One device: addresses, gateway, profile revision, sync and handshake times; rotate, revoke, delete.
+// One device: addresses, gateway, profile revision, sync and handshake times, key; approve,
+// rotate, revoke, delete, and its history in the audit log.
 
 import { useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router-dom'
 import { ApiError } from '../api/client'
 import type { Device } from '../api/types'
 import { useApi } from '../auth'
+import { DeviceStatusBadge, historyHref } from '../components/devices'
 import { Badge, ConfirmDialog, ErrorMessage, Loading } from '../components/ui'
-import { fmtTime } from '../format'
+import { fmtTime, keyFingerprint } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
-type Dialog = 'rotate' | 'revoke' | 'delete' | null
+type Dialog = 'approve' | 'rotate' | 'revoke' | 'delete' | null
 
 export function DeviceDetailPage() {
   const { id = '' } = useParams()
@@ -45,7 +47,15 @@ export function DeviceDetailPage() {
           <div className="page-head">
             <h1>{d.name}</h1>
             <div className="actions">
-              {d.status === 'active' && (
+              <Link className="button" to={historyHref(d.id)}>
+                History
+              </Link>
+              {d.status === 'pending' && (
+                <button type="button" className="primary" onClick={() => setDialog('approve')}>
+                  Approve
+                </button>
+              )}
+              {d.status !== 'revoked' && (
                 <>
                   <button type="button" onClick={() => setDialog('rotate')}>
                     Rotate keys
@@ -69,8 +79,9 @@ export function DeviceDetailPage() {
             <dl className="details">
               <dt>Status</dt>
               <dd data-testid="device-status">
-                {d.status === 'active' ? <Badge tone="good">active</Badge> : <Badge tone="bad">revoked</Badge>}{' '}
+                <DeviceStatusBadge status={d.status} />{' '}
                 {d.status === 'active' && (d.online ? <Badge tone="good">online</Badge> : <Badge tone="neutral">offline</Badge>)}
+                {d.status === 'pending' && <span className="muted"> — on no gateway until an administrator approves it</span>}
               </dd>
               <dt>User</dt>
               <dd>
@@ -97,12 +108,31 @@ export function DeviceDetailPage() {
               <dt>Enrolled</dt>
               <dd>{fmtTime(d.created_at)}</dd>
               <dt>Public key</dt>
-              <dd className="mono break">{d.public_key}</dd>
+              <dd className="mono break" title={`starts ${keyFingerprint(d.public_key)}`}>
+                {d.public_key}
+              </dd>
               <dt>Fingerprint</dt>
               <dd className="mono break">{d.fingerprint}</dd>
             </dl>
           </div>
         </>
+      )}
+      {d && dialog === 'approve' && (
+        <ConfirmDialog
+          title="Approve device"
+          confirmLabel="Approve device"
+          onClose={() => setDialog(null)}
+          onConfirm={async () => {
+            const updated = await api.approveDevice(d.id)
+            setDevice(updated)
+            setMessage('The device is approved: its gateway adds it now and it can connect.')
+          }}
+        >
+          <p>
+            Let <strong>{d.name}</strong> of {userName(d.user_id)} onto its gateway? Check with the user that their
+            device shows a key starting <span className="mono">{keyFingerprint(d.public_key)}</span>.
+          </p>
+        </ConfirmDialog>
       )}
       {d && dialog === 'rotate' && (
         <ConfirmDialog
@@ -128,16 +158,27 @@ export function DeviceDetailPage() {
           onConfirm={async () => {
             const updated = await api.revokeDevice(d.id, endSessions)
             setDevice(updated)
-            setMessage('The device is revoked: it left its gateway and its profile is gone.')
+            setMessage(
+              endSessions
+                ? `The device is revoked and every session of ${userName(d.user_id)} has ended.`
+                : 'The device is revoked: it left its gateway, its sign-in ended and its key is refused from now on.',
+            )
           }}
         >
           <p>
             Revoke <strong>{d.name}</strong>? It is removed from its gateway at once and cannot connect again; its
             addresses return to the pool. This cannot be undone.
           </p>
+          <p data-testid="revoke-sessions-effect">
+            The sign-in that registered this device ends now, so it cannot register itself again, and its key (starting{' '}
+            <span className="mono">{keyFingerprint(d.public_key)}</span>) can never be used again.{' '}
+            {endSessions
+              ? `All other sessions of ${userName(d.user_id)} end too: they must sign in again everywhere.`
+              : `${userName(d.user_id)}'s other sessions (the browser, other devices) keep working.`}
+          </p>
           <label className="check">
             <input type="checkbox" checked={endSessions} onChange={(e) => setEndSessions(e.target.checked)} /> Also end
-            every session of {userName(d.user_id)}
+            all of {userName(d.user_id)}&apos;s other sessions (browser and other devices)
           </label>
         </ConfirmDialog>
       )}
@@ -152,7 +193,9 @@ export function DeviceDetailPage() {
           }}
         >
           <p>
-            Delete <strong>{d.name}</strong>? An active device is revoked first. The audit log keeps its history.
+            Delete <strong>{d.name}</strong>? A device that is not revoked yet is revoked first: it leaves its gateway
+            and the sign-in that registered it ends. Its key can never be used again, even after the record is gone. The
+            audit log keeps its history.
           </p>
         </ConfirmDialog>
       )}

@@ -1,7 +1,10 @@
-// Devices: filter by user, status and gateway (kept in the URL so links and reloads keep them).
+// Devices: filter by user, status and gateway (kept in the URL so links and reloads keep them);
+// the approval queue on top; each row shows the key's start so a revoked device and its
+// replacement (same name, same user) are told apart.
 
 import { Link, useSearchParams } from 'react-router-dom'
 import { useApi } from '../auth'
+import { DeviceStatusBadge, KeyFingerprint, PendingQueue, historyHref } from '../components/devices'
 import { Badge, Empty, ErrorMessage, Loading, Pagination } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
@@ -60,6 +63,7 @@ export function DevicesPage() {
           <select name="status" value={status} onChange={(e) => setFilter('status', e.target.value)}>
             <option value="">Any status</option>
             <option value="active">active</option>
+            <option value="pending">awaiting approval</option>
             <option value="revoked">revoked</option>
           </select>
         </label>
@@ -80,6 +84,7 @@ export function DevicesPage() {
           </button>
         )}
       </div>
+      {status !== 'revoked' && <PendingQueue onApproved={() => list.reload()} />}
       <ErrorMessage error={list.error} />
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && (
@@ -99,9 +104,11 @@ export function DevicesPage() {
                   <th>User</th>
                   <th>Platform</th>
                   <th>Status</th>
+                  <th>Key</th>
                   <th>VPN IP</th>
                   <th>Gateway</th>
                   <th>Last handshake</th>
+                  <th />
                 </tr>
               </thead>
               <tbody>
@@ -113,13 +120,21 @@ export function DevicesPage() {
                     <td>{userName(d.user_id)}</td>
                     <td>{d.platform}</td>
                     <td>
-                      {d.status === 'active' ? <Badge tone="good">active</Badge> : <Badge tone="bad">revoked</Badge>}{' '}
+                      <DeviceStatusBadge status={d.status} />{' '}
                       {d.status === 'active' && d.online && <Badge tone="good">online</Badge>}
                       {d.rotation_required && <Badge tone="warn">rotation required</Badge>}
+                    </td>
+                    <td>
+                      <KeyFingerprint publicKey={d.public_key} />
                     </td>
                     <td className="mono vpn-ip">{d.vpn_ip ?? '—'}</td>
                     <td>{gatewayName(d.gateway_id)}</td>
                     <td className="nowrap">{fmtTime(d.last_handshake_at)}</td>
+                    <td>
+                      <Link to={historyHref(d.id)} aria-label={`History of ${d.name}`}>
+                        History
+                      </Link>
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -214,6 +214,145 @@ describe('devices', () => {
   })
 })
 
+describe('device trust', () => {
+  const pendingPhone: Device = {
+    ...laptop,
+    id: 10,
+    name: 'alice-phone',
+    status: 'pending',
+    public_key: 'Pq7xZ2Lm' + 'a'.repeat(35) + '=',
+    vpn_ip: '10.8.0.3',
+  }
+  const replacement: Device = { ...laptop, id: 11, public_key: 'NewKey12' + 'b'.repeat(35) + '=' }
+  const revokedLaptop: Device = { ...laptop, status: 'revoked' }
+
+  it('tells a revoked device from its replacement by status and key, with a history link', async () => {
+    renderApp('/devices', {
+      ...lookups,
+      'GET /devices': (req) => json(200, page(req.query.get('status') === 'pending' ? [] : [revokedLaptop, replacement])),
+    })
+    const rows = await screen.findAllByRole('row')
+    const old = rows.find((r) => r.getAttribute('data-device-id') === '9')!
+    const fresh = rows.find((r) => r.getAttribute('data-device-id') === '11')!
+    expect(within(old).getByText('revoked')).toBeInTheDocument()
+    expect(within(old).getByTestId('key-fingerprint')).toHaveTextContent('kkkkkkkk…')
+    expect(within(old).getByTestId('key-fingerprint')).toHaveAttribute('title', laptop.public_key)
+    expect(within(fresh).getByText('active')).toBeInTheDocument()
+    expect(within(fresh).getByTestId('key-fingerprint')).toHaveTextContent('NewKey12…')
+    expect(within(old).getByRole('link', { name: 'History of alice-laptop' })).toHaveAttribute(
+      'href',
+      '/audit?target_type=device&target_id=9',
+    )
+    expect(screen.queryByRole('region', { name: 'Awaiting approval' })).not.toBeInTheDocument()
+  })
+
+  it('filters by pending and revoked status', async () => {
+    const user = userEvent.setup()
+    const { server } = renderApp('/devices', { ...lookups, 'GET /devices': () => json(200, page([laptop])) })
+    await screen.findAllByText('10.8.0.2')
+    const select = screen.getByRole('combobox', { name: 'Status' })
+    expect(within(select).getAllByRole('option').map((o) => o.getAttribute('value'))).toEqual(['', 'active', 'pending', 'revoked'])
+    await user.selectOptions(select, 'pending')
+    await waitFor(() =>
+      expect(server.requests.filter((r) => r.path === '/devices').at(-1)?.query.get('status')).toBe('pending'),
+    )
+  })
+
+  it('approves a device from the queue on the devices page and refreshes the list', async () => {
+    const user = userEvent.setup()
+    let approved = false
+    const { server } = renderApp('/devices', {
+      ...lookups,
+      'GET /devices': (req) => {
+        if (req.query.get('status') === 'pending') return json(200, page(approved ? [] : [pendingPhone]))
+        return json(200, page([laptop, approved ? { ...pendingPhone, status: 'active' } : pendingPhone]))
+      },
+      'POST /devices/10/approve': () => {
+        approved = true
+        return json(200, { ...pendingPhone, status: 'active', profile_revision: 4 })
+      },
+    })
+    const queue = await screen.findByRole('region', { name: 'Awaiting approval' })
+    expect(within(queue).getByText('alice-phone')).toBeInTheDocument()
+    expect(within(queue).getByTestId('key-fingerprint')).toHaveTextContent('Pq7xZ2Lm…')
+    expect(await screen.findByText('awaiting approval', { selector: '.badge' })).toBeInTheDocument()
+    await user.click(within(queue).getByRole('button', { name: 'Approve alice-phone' }))
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Awaiting approval' })).not.toBeInTheDocument())
+    expect(server.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual(['/devices/10/approve'])
+    await waitFor(() => expect(screen.queryByText('awaiting approval', { selector: '.badge' })).not.toBeInTheDocument())
+  })
+
+  it('counts pending devices on the dashboard and approves from there', async () => {
+    const user = userEvent.setup()
+    let pending = [pendingPhone]
+    const { server } = renderApp('/', {
+      ...lookups,
+      'GET /dashboard': () =>
+        json(200, {
+          users: 2,
+          devices: { active: 1, pending: pending.length, revoked: 0 },
+          gateways: { online: 1, offline: 0 },
+          recent_enrollments: [pendingPhone],
+          recent_audit: [],
+        }),
+      'GET /devices': () => json(200, page(pending)),
+      'POST /devices/10/approve': () => {
+        pending = []
+        return json(200, { ...pendingPhone, status: 'active' })
+      },
+    })
+    expect(await screen.findByTestId('stat-devices-pending')).toHaveTextContent('1')
+    expect(screen.getByTestId('stat-devices-pending').closest('a')).toHaveAttribute('href', '/devices?status=pending')
+    const queue = await screen.findByRole('region', { name: 'Awaiting approval' })
+    await user.click(within(queue).getByRole('button', { name: 'Approve alice-phone' }))
+    await waitFor(() => expect(screen.getByTestId('stat-devices-pending')).toHaveTextContent('0'))
+    expect(screen.queryByRole('region', { name: 'Awaiting approval' })).not.toBeInTheDocument()
+    expect(server.requests.some((r) => r.method === 'POST' && r.path === '/devices/10/approve')).toBe(true)
+  })
+
+  it('approves a pending device from its page', async () => {
+    const user = userEvent.setup()
+    const { server } = renderApp('/devices/10', {
+      ...lookups,
+      'GET /devices/10': () => json(200, pendingPhone),
+      'POST /devices/10/approve': () => json(200, { ...pendingPhone, status: 'active' }),
+    })
+    expect(await screen.findByTestId('device-status')).toHaveTextContent('awaiting approval')
+    expect(screen.getByRole('link', { name: 'History' })).toHaveAttribute('href', '/audit?target_type=device&target_id=10')
+    await user.click(screen.getByRole('button', { name: 'Approve' }))
+    const dialog = screen.getByRole('dialog')
+    expect(dialog).toHaveTextContent('Pq7xZ2Lm…')
+    await user.click(within(dialog).getByRole('button', { name: 'Approve device' }))
+    await waitFor(() => expect(screen.getByTestId('device-status')).toHaveTextContent('active'))
+    expect(screen.queryByRole('button', { name: 'Approve' })).not.toBeInTheDocument()
+    expect(server.requests.some((r) => r.method === 'POST' && r.path === '/devices/10/approve')).toBe(true)
+  })
+
+  it('says what happens to sessions when revoking, and ends the others only when asked', async () => {
+    const user = userEvent.setup()
+    const { server } = renderApp('/devices/9', {
+      ...lookups,
+      'GET /devices/9': () => json(200, laptop),
+      'POST /devices/9/revoke': () => json(200, revokedLaptop),
+    })
+    await screen.findByTestId('device-vpn-ip')
+    await user.click(screen.getByRole('button', { name: 'Revoke' }))
+    const dialog = screen.getByRole('dialog')
+    const effect = within(dialog).getByTestId('revoke-sessions-effect')
+    await waitFor(() => expect(effect).toHaveTextContent(/other sessions \(the browser, other devices\) keep working/))
+    expect(effect).toHaveTextContent('The sign-in that registered this device ends now')
+    expect(effect).toHaveTextContent('kkkkkkkk…')
+    const box = within(dialog).getByRole('checkbox', { name: /Also end all of alice's other sessions/ })
+    expect(box).not.toBeChecked()
+    await user.click(box)
+    expect(effect).toHaveTextContent('All other sessions of alice end too')
+    await user.click(within(dialog).getByRole('button', { name: 'Revoke device' }))
+    await waitFor(() => expect(screen.getByTestId('device-status')).toHaveTextContent('revoked'))
+    expect(server.requests.find((r) => r.path === '/devices/9/revoke')?.body).toEqual({ revoke_sessions: true })
+    expect(screen.getByRole('status')).toHaveTextContent('every session of alice has ended')
+  })
+})
+
 describe('policies', () => {
   it('rejects a CIDR with host bits before calling the API', async () => {
     const user = userEvent.setup()
