@@ -103,9 +103,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_GATEWAY_ONLINE_SECONDS": _env_int("GATEWAY_ONLINE_SECONDS", 90),
         "NEXAVPN_PEER_ONLINE_SECONDS": _env_int("PEER_ONLINE_SECONDS", 180),
         "NEXAVPN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
-        # 0 = four times the per-username limit (many users may share one NAT address).
+        # 0 = four times the per-(username, address) limit (many users may share a NAT address).
         "NEXAVPN_LOGIN_MAX_FAILURES_PER_IP": _env_int("LOGIN_MAX_FAILURES_PER_IP", 0),
         "NEXAVPN_LOGIN_WINDOW_SECONDS": _env_int("LOGIN_WINDOW_SECONDS", 300),
+        # 0 = four times the per-(username, address) limit: the slower backoff of a username.
+        "NEXAVPN_LOGIN_MAX_FAILURES_PER_USER": _env_int("LOGIN_MAX_FAILURES_PER_USER", 0),
+        # An address that signed in as a user this recently is not locked out by others' guesses.
+        "NEXAVPN_LOGIN_KNOWN_CLIENT_DAYS": _env_int("LOGIN_KNOWN_CLIENT_DAYS", 30),
+        "NEXAVPN_AUDIT_RETENTION_DAYS": _env_int("AUDIT_RETENTION_DAYS", 365),
+        # A refresh session ends this long after sign-in however actively it is refreshed.
+        "NEXAVPN_SESSION_MAX_SECONDS": _env_int("SESSION_MAX_SECONDS", 30 * 24 * 3600),
+        # CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP may name the client.
+        "NEXAVPN_TRUSTED_PROXIES": os.environ.get(ENV_PREFIX + "TRUSTED_PROXIES", ""),
         "NEXAVPN_LONGPOLL_MAX_SECONDS": _env_int("LONGPOLL_MAX_SECONDS", 60),
         "NEXAVPN_TRUST_PROXY": _env_bool("TRUST_PROXY", False),
         "NEXAVPN_METRICS_ENABLED": _env_bool("METRICS_ENABLED", False),

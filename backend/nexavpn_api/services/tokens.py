@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import TokenFamily, User
 from ..models._types import utcnow
 from ..security import client_ip
-from . import audit, ratelimit
+from . import audit, login_limiter
 from .passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,8 @@ def _pair(access: str, refresh: str) -> dict[str, Any]:
 
 
 def _login_key(username: str) -> str:
-    """How a login attempt is keyed for lookup and rate limiting (usernames ignore case)."""
-    return username.strip().lower()[:64]
+    """How a login attempt is keyed for lookup (usernames ignore case)."""
+    return login_limiter.normalise(username)
 
 
 def find_user_by_username(username: str) -> User | None:
@@ -77,19 +77,6 @@ def find_user_by_username(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _failed(key: str, reason: str, user: User | None) -> None:
-    """Audit a failed attempt and commit it even though the request then fails."""
-    audit.record(
-        ratelimit.LOGIN_FAILED,
-        actor_type="user",
-        actor_id=user.id if user else None,
-        target_type="user" if user else None,
-        target_id=user.id if user else None,
-        details={"username": key, "reason": reason},
-    )
-    db.session.commit()
-
-
 def login(username: str, password: str) -> dict[str, Any]:
     """Check the credentials and start a session; the answer of POST /auth/login.
 
@@ -97,25 +84,19 @@ def login(username: str, password: str) -> dict[str, Any]:
     user with the right password learns it is disabled (403), with a wrong one it does not.
     """
     key = _login_key(username)
-    wait = ratelimit.retry_after(key, client_ip())
-    if wait is not None:
-        _failed(key, ratelimit.REASON_RATE_LIMITED, None)
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many failed sign-in attempts; try again later.",
-            {"retry_after": wait},
-            headers={"Retry-After": str(wait)},
-        )
+    attempt = login_limiter.check(key, client_ip())
 
     user = find_user_by_username(key)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
-        _failed(key, "unknown_user" if user is None else "bad_password", user)
+        login_limiter.record_failure(
+            attempt, "unknown_user" if user is None else "bad_password", user
+        )
         raise ApiError(401, "invalid_credentials", "The username or password is incorrect.")
     if user.disabled:
-        _failed(key, "disabled", user)
+        login_limiter.record_failure(attempt, "disabled", user)
         raise ApiError(403, "user_disabled", "This account is disabled.")
+    login_limiter.record_success(attempt)
 
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -123,11 +104,11 @@ def login(username: str, password: str) -> dict[str, Any]:
     access, refresh, jti = _issue(user, family.id)
     family.current_refresh_jti = jti
     audit.record_by_user(
-        ratelimit.LOGIN_OK,
+        login_limiter.LOGIN_OK,
         user,
         target_type="session",
         target_id=family.id,
-        details={"username": key},
+        details={"username": user.username},
     )
     db.session.commit()
     return {**_pair(access, refresh), "user": user}
