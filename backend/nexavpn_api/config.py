@@ -121,4 +121,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_ADMIN_UI_DIR": os.environ.get(ENV_PREFIX + "ADMIN_UI_DIR", ""),
     }
     cfg.update(overrides)
+    _check_trusted_proxies(str(cfg.get("NEXAVPN_TRUSTED_PROXIES") or ""))
     return cfg
+
+
+def _check_trusted_proxies(raw: str) -> None:
+    """A typo in the proxy list must stop the start, not silently trust nobody (or everybody)."""
+    import ipaddress
+
+    for item in raw.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise RuntimeError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES: not an address or CIDR: {item!r}"
+            ) from None

@@ -221,6 +221,17 @@ def test_api_is_proxied_with_forwarding_headers(site: Site) -> None:
     _assert_security_headers(resp)
 
 
+def test_client_sent_forwarding_headers_cannot_name_the_client(site: Site) -> None:
+    """The server trusts X-Real-IP and the rightmost X-Forwarded-For hop from nginx: nginx must
+    overwrite the former and append to the latter, whatever the client sent."""
+    resp = site.get(
+        "/api/v1/health", headers={"X-Real-IP": "6.6.6.6", "X-Forwarded-For": "7.7.7.7"}
+    )
+    seen = resp.json()["headers"]
+    assert seen["x-real-ip"] == "127.0.0.1"
+    assert seen["x-forwarded-for"].split(",")[-1].strip() == "127.0.0.1"
+
+
 def test_body_limit_matches_the_api_and_answers_json(site: Site) -> None:
     ok = site.post("/api/v1/devices/enroll", b"x" * (MAX_BODY - 1024))
     assert ok.status_code == 200
