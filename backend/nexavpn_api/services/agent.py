@@ -67,6 +67,7 @@ def build_config(gateway_id: int) -> dict[str, Any] | None:
             "address6": address6,
             "listen_port": listen_port_of(gateway),
             "mtu": gateway.mtu,
+            "dns": list(gateway.dns or []),
         },
         "peers": peers,
     }
