@@ -92,5 +92,5 @@ def test_a_bad_trusted_proxy_list_stops_the_start(monkeypatch, tmp_path):
     from nexavpn_api.config import load_config
 
     monkeypatch.setenv("NEXAVPN_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.300")
-    with pytest.raises(RuntimeError, match="10.0.0.300"):
+    with pytest.raises(RuntimeError, match=r"10\.0\.0\.300"):
         load_config({"DATA_DIR": tmp_path, "SECRET_KEY": "x", "JWT_SECRET_KEY": "y"})

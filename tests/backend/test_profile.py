@@ -127,7 +127,7 @@ def test_dns_servers_are_routed_through_the_tunnel(app, client, api):
     /128), so a host on the local network holding that address never sees the queries."""
     uid = api.create_user("dora")
     h = api.headers(api.login("dora")["access_token"])
-    gw_id, token = make_gateway(app, vpn_cidr6="fd8a::/64", dns=["10.8.0.1", "fd8a::1"])
+    _gw, token = make_gateway(app, vpn_cidr6="fd8a::/64", dns=["10.8.0.1", "fd8a::1"])
     make_policy(app, "net", ["10.20.0.0/24"], user_ids=[uid])
     p = client.post(E, json=enroll_body(), headers=h).get_json()["profile"]
     assert p["interface"]["dns"] == ["10.8.0.1", "fd8a::1"]

@@ -32,7 +32,7 @@ def test_dns_servers_parsed_canonical_and_optional() -> None:
     assert parse_desired(payload)[0].dns == ("10.8.0.1", "fd8a::1")
     for bad in (["10.8.0.0/24"], "10.8.0.1", [1], ["10.8.0.1\n"]):
         payload["interface"]["dns"] = bad
-        with pytest.raises(InvalidConfig, match="interface.dns"):
+        with pytest.raises(InvalidConfig, match=r"interface\.dns"):
             parse_desired(payload)
 
 
