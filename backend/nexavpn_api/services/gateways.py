@@ -133,7 +133,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
         raise validation_error({exc.field: [exc.message]}) from None
     if data.get("public_key") is not None:
         try:
-            out["public_key"] = validate_key(data["public_key"].strip(), "public_key")
+            out["public_key"] = validate_key(data["public_key"], "public_key")
         except InvalidKey as exc:
             raise ApiError(
                 400,
