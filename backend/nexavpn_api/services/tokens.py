@@ -47,6 +47,11 @@ def refresh_lifetime() -> int:
     return _seconds(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
 
 
+def session_max_lifetime() -> int:
+    """How long a session may live from its sign-in, however often it is refreshed."""
+    return int(current_app.config.get("NEXAVPN_SESSION_MAX_SECONDS") or 30 * 24 * 3600)
+
+
 def _issue(user: User, family_id: str) -> tuple[str, str, str]:
     """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
     claims = {"fam": family_id}
@@ -124,7 +129,7 @@ def start_family(user: User) -> TokenFamily:
         generation=0,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(seconds=refresh_lifetime()),
+        expires_at=now + timedelta(seconds=min(refresh_lifetime(), session_max_lifetime())),
         ip=client_ip(),
         user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
     )
@@ -142,6 +147,12 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
     jti = claims.get("jti")
     access, refresh, new_jti = _issue(user, family_id)
     now = utcnow()
+    created = db.session.execute(
+        select(TokenFamily.created_at).where(TokenFamily.id == family_id)
+    ).scalar_one_or_none()
+    expires = now + timedelta(seconds=refresh_lifetime())
+    if created is not None:  # sliding, but never past the absolute end of the session
+        expires = min(expires, created + timedelta(seconds=session_max_lifetime()))
     result = db.session.execute(
         update(TokenFamily)
         .where(
@@ -153,7 +164,7 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
             current_refresh_jti=new_jti,
             generation=TokenFamily.generation + 1,
             last_used_at=now,
-            expires_at=now + timedelta(seconds=refresh_lifetime()),
+            expires_at=expires,
         )
     )
     if result.rowcount != 1:
