@@ -216,6 +216,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "errorlog": "-",
         "loglevel": "info",
         "post_worker_init": post_worker_init,
+        # gunicorn's control socket sits at one path per account: several servers would take
+        # over and unlink each other's, and nothing here uses it.
+        "control_socket_disable": True,
     }
     if certfile:
         options.update(certfile=certfile, keyfile=keyfile)
