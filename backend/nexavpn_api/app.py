@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.spec.plugins import integerconverter2paramschema
@@ -24,6 +25,27 @@ from .web import register_web
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 log = logging.getLogger(__name__)
+
+
+API_DESCRIPTION = (
+    "Errors are always the JSON envelope `{\"error\": {\"code\", \"message\", \"details\"}}`. "
+    "A blank query value (`?action=`) means the parameter was not given. A method a path does "
+    "not serve is 405 with `Allow`. Request lines longer than 4094 bytes (and over-large header "
+    "sets) are refused by the HTTP server before the API sees them; in production nginx fronts "
+    "the API and answers those with its own 414/400 (docs/operations.md, Security model)."
+)
+
+
+class _BlankQueryMeansAbsent(BasePlugin):
+    """Documents the parser's rule that an empty query value is the same as no value."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for operation in (operations or {}).values():
+            for param in operation.get("parameters", []):
+                if isinstance(param, dict) and param.get("in") == "query":
+                    param["allowEmptyValue"] = True
+                    note = "A blank value means the parameter is not given."
+                    param["description"] = f"{param.get('description', '')} {note}".strip()
 
 
 class _NexaApi(Api):
@@ -58,7 +80,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_jwt_callbacks()
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
-    api = _NexaApi(app)
+    app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
+    api = _NexaApi(app, spec_kwargs={"extra_plugins": [_BlankQueryMeansAbsent()]})
     api.register_converter(IdConverter, integerconverter2paramschema)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

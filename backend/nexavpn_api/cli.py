@@ -109,7 +109,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def cmd_reset_password(args: argparse.Namespace) -> int:
     """Set a new password and end the user's sessions."""
     from .extensions import db
-    from .services import audit
+    from .services import audit, login_limiter
     from .services.passwords import hash_password
     from .services.tokens import find_user_by_username, revoke_all_sessions
 
@@ -125,6 +125,7 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
             return 1
         user.password_hash = hash_password(password)
         revoke_all_sessions(user.id, "password_reset")
+        login_limiter.unlock(user.username)
         audit.record_by_system(
             "user.update", target_type="user", target_id=user.id, details={"password": "reset"}
         )
@@ -132,6 +133,46 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
         db.session.commit()
     print(f"Password of {name!r} was reset; their sessions were ended.")
     _show_generated(password, generated)
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Clear a username's sign-in failure counters (after an attack locked its owner out)."""
+    from .extensions import db
+    from .services import audit, login_limiter
+    from .services.tokens import find_user_by_username
+
+    app = _app()
+    run_migrations(app)
+    with app.app_context():
+        user = find_user_by_username(args.username)
+        cleared = login_limiter.unlock(args.username)
+        audit.record_by_system(
+            "user.unlock",
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            details={"username": login_limiter.audit_username(args.username, user)},
+        )
+        db.session.commit()
+    print(f"Sign-in of {args.username!r} unlocked ({cleared} failure counter(s) cleared).")
+    return 0
+
+
+def cmd_prune_audit(args: argparse.Namespace) -> int:
+    """Delete audit rows older than the retention (``NEXAVPN_AUDIT_RETENTION_DAYS``)."""
+    from .extensions import db
+    from .services import audit_retention
+
+    app = _app()
+    run_migrations(app)
+    with app.app_context():
+        days = args.days if args.days is not None else app.config["NEXAVPN_AUDIT_RETENTION_DAYS"]
+        if days < 1:
+            print("error: the retention must be at least 1 day", file=sys.stderr)
+            return 2
+        removed = audit_retention.prune(days)
+        db.session.commit()
+    print(f"Removed {removed} audit event(s) older than {days} day(s).")
     return 0
 
 
@@ -212,6 +253,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "errorlog": "-",
         "loglevel": "info",
         "post_worker_init": post_worker_init,
+        # gunicorn's control socket sits at one path per account: several servers would take
+        # over and unlink each other's, and nothing here uses it.
+        "control_socket_disable": True,
     }
     if certfile:
         options.update(certfile=certfile, keyfile=keyfile)
@@ -319,6 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
                 help="do nothing when an admin already exists (first-start scripts)",
             )
         p.set_defaults(func=func)
+
+    p = sub.add_parser("unlock", help="clear a username's sign-in failure counters")
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser("prune-audit", help="delete audit events older than the retention")
+    p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="keep this many days (default NEXAVPN_AUDIT_RETENTION_DAYS, 365)",
+    )
+    p.set_defaults(func=cmd_prune_audit)
 
     from .backup import add_commands as add_backup_commands
 

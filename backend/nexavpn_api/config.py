@@ -121,9 +121,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_GATEWAY_ONLINE_SECONDS": _env_int("GATEWAY_ONLINE_SECONDS", 90),
         "NEXAVPN_PEER_ONLINE_SECONDS": _env_int("PEER_ONLINE_SECONDS", 180),
         "NEXAVPN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
-        # 0 = four times the per-username limit (many users may share one NAT address).
+        # 0 = four times the per-(username, address) limit (many users may share a NAT address).
         "NEXAVPN_LOGIN_MAX_FAILURES_PER_IP": _env_int("LOGIN_MAX_FAILURES_PER_IP", 0),
         "NEXAVPN_LOGIN_WINDOW_SECONDS": _env_int("LOGIN_WINDOW_SECONDS", 300),
+        # 0 = four times the per-(username, address) limit: the slower backoff of a username.
+        "NEXAVPN_LOGIN_MAX_FAILURES_PER_USER": _env_int("LOGIN_MAX_FAILURES_PER_USER", 0),
+        # An address that signed in as a user this recently is not locked out by others' guesses.
+        "NEXAVPN_LOGIN_KNOWN_CLIENT_DAYS": _env_int("LOGIN_KNOWN_CLIENT_DAYS", 30),
+        "NEXAVPN_AUDIT_RETENTION_DAYS": _env_int("AUDIT_RETENTION_DAYS", 365),
+        # A refresh session ends this long after sign-in however actively it is refreshed.
+        "NEXAVPN_SESSION_MAX_SECONDS": _env_int("SESSION_MAX_SECONDS", 30 * 24 * 3600),
+        # CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP may name the client.
+        "NEXAVPN_TRUSTED_PROXIES": os.environ.get(ENV_PREFIX + "TRUSTED_PROXIES", ""),
         "NEXAVPN_LONGPOLL_MAX_SECONDS": _env_int("LONGPOLL_MAX_SECONDS", 60),
         # Waiting long-polls one server process holds; beyond it: 503 + Retry-After at once.
         "NEXAVPN_LONGPOLL_CAPACITY": longpoll_capacity(),
@@ -141,6 +150,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_ADMIN_UI_DIR": os.environ.get(ENV_PREFIX + "ADMIN_UI_DIR", ""),
     }
     cfg.update(overrides)
+    _check_trusted_proxies(str(cfg.get("NEXAVPN_TRUSTED_PROXIES") or ""))
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(cfg)
     return cfg
@@ -179,3 +189,16 @@ def engine_options(cfg: dict[str, Any]) -> dict[str, Any]:
         connect_args=connect_args,
     )
     return options
+
+
+def _check_trusted_proxies(raw: str) -> None:
+    """A typo in the proxy list must stop the start, not silently trust nobody (or everybody)."""
+    import ipaddress
+
+    for item in raw.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise RuntimeError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES: not an address or CIDR: {item!r}"
+            ) from None

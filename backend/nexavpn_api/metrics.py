@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -185,6 +186,25 @@ def _allowed(addresses: Iterable[str], nets: list) -> bool:
     return seen
 
 
+# Every label value comes from a small fixed set: a client must never be able to mint series
+# (each one lives in memory, and on disk in the multiprocess directory, until a restart).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
+
+
+def _method() -> str:
+    return request.method if request.method in KNOWN_METHODS else "other"
+
+
+def _status(code: int) -> str:
+    return str(code) if 100 <= code <= 599 else "other"
+
+
+def _error_code(raw: object) -> str:
+    """The envelope's code when it looks like one of ours, else ``other``."""
+    return raw if isinstance(raw, str) and _CODE_RE.fullmatch(raw) else "other"
+
+
 def _route() -> str:
     rule = request.url_rule
     return rule.rule if rule is not None else "unmatched"
@@ -210,7 +230,7 @@ def _after(resp: Response) -> Response:
     started = g.pop("nexavpn_started", None)
     route = _route()
     if started is not None:
-        REQUEST_LATENCY.labels(request.method, route, str(resp.status_code)).observe(
+        REQUEST_LATENCY.labels(_method(), route, _status(resp.status_code)).observe(
             time.perf_counter() - started
         )
     if resp.status_code >= 400:
@@ -218,8 +238,8 @@ def _after(resp: Response) -> Response:
         if resp.is_json and not resp.direct_passthrough:
             body: Any = resp.get_json(silent=True)
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
-                code = str(body["error"].get("code", "none"))[:64]
-        ERRORS.labels(str(resp.status_code), code).inc()
+                code = _error_code(body["error"].get("code", "none"))
+        ERRORS.labels(_status(resp.status_code), code).inc()
     elif route == ENROLL_RULE and request.method == "POST" and resp.status_code in (200, 201):
         ENROLLMENTS.labels("new" if resp.status_code == 201 else "reenroll").inc()
     return resp

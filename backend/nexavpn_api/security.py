@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    ip_address,
+    ip_network,
+)
 from typing import Any, TypeVar
 
 from flask import g, request
@@ -28,15 +36,64 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+LOOPBACK_PROXIES = "127.0.0.0/8,::1/128"
+
+
+@lru_cache(maxsize=16)
+def trusted_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Parse a comma/space separated CIDR list (ValueError names a bad entry)."""
+    nets = []
+    for item in raw.replace(",", " ").split():
+        try:
+            nets.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"not an address or CIDR: {item!r}") from None
+    return tuple(nets)
+
+
+def _parse_ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(addr: IPv4Address | IPv6Address | None, nets) -> bool:
+    return addr is not None and any(addr.version == n.version and addr in n for n in nets)
+
+
 def client_ip() -> str | None:
-    """The caller's address (X-Forwarded-For only when NEXAVPN_TRUST_PROXY is on)."""
+    """The caller's address, as rate limits and the audit trail see it.
+
+    Forwarding headers count only when the connection comes from a trusted proxy
+    (``NEXAVPN_TRUSTED_PROXIES`` CIDRs; ``NEXAVPN_TRUST_PROXY=1`` trusts the packaged nginx on
+    loopback). Then the client is the rightmost ``X-Forwarded-For`` hop that is not itself a
+    trusted proxy (a client can prepend anything, but not append after its proxy), else the
+    proxy's ``X-Real-IP``.
+    """
     from flask import current_app
 
-    if current_app.config.get("NEXAVPN_TRUST_PROXY"):
-        fwd = request.headers.get("X-Forwarded-For", "")
-        if fwd:
-            return fwd.split(",")[0].strip()[:64]
-    return request.remote_addr
+    remote = request.remote_addr
+    cfg = current_app.config
+    raw = str(cfg.get("NEXAVPN_TRUSTED_PROXIES") or "")
+    if cfg.get("NEXAVPN_TRUST_PROXY"):
+        raw = f"{raw},{LOOPBACK_PROXIES}"
+    nets = trusted_networks(raw)
+    if not nets or not _trusted(_parse_ip(remote or ""), nets):
+        return remote
+    hops = [h for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    last = remote
+    for hop in reversed(hops):
+        addr = _parse_ip(hop)
+        if addr is None:  # a trusted proxy passed garbage on: believe no further
+            return last
+        if not _trusted(addr, nets):
+            return str(addr)
+        last = str(addr)
+    real = _parse_ip(request.headers.get("X-Real-IP", ""))
+    if real is not None and not hops:
+        return str(real)
+    return last
 
 
 # The caller's token family and user in one query (a family belongs to exactly one user).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, send_from_directory
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
+from werkzeug.routing import Map
 
 from .errors import envelope
 
@@ -24,6 +25,11 @@ def ui_dir() -> Path:
 def admin_ui(path: str):
     """A built file if it exists, else index.html so client-side routes work."""
     if path.startswith("api/"):
+        allowed = _api_methods(request.path)
+        if allowed:  # an API path that exists, asked with a method it does not serve
+            resp = envelope(405, "method_not_allowed", "This method is not allowed here.")
+            resp.headers["Allow"] = ", ".join(allowed)
+            return resp
         return envelope(404, "not_found", "Not found.")
     root = ui_dir()
     if not (root / "index.html").is_file():
@@ -40,6 +46,17 @@ def admin_ui(path: str):
     return resp
 
 
+def _api_methods(path: str) -> list[str]:
+    """The methods the API serves at ``path`` (empty when no API route matches it); the
+    admin UI's catch-all must not turn "wrong method" into "not found"."""
+    api_map = current_app.extensions.get("nexavpn_api_map")
+    if api_map is None:
+        rules = current_app.url_map.iter_rules()
+        api_map = Map([r.empty() for r in rules if not r.endpoint.startswith("web.")])
+        current_app.extensions["nexavpn_api_map"] = api_map
+    return sorted(api_map.bind("localhost").allowed_methods(path))
+
+
 def register_web(app: Flask) -> None:
     """Add the admin UI routes (after the API so /api/ always wins)."""
     app.register_blueprint(web)
@@ -49,6 +66,8 @@ def register_web(app: Flask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.is_secure:  # embedded TLS (behind nginx, nginx sends its own)
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=63072000")
         if resp.mimetype == "text/html":
             resp.headers.setdefault(
                 "Content-Security-Policy",

@@ -246,7 +246,7 @@ class Agent:
         return "set"
 
     def _apply_nft(self, desired: DesiredState, *, verify: bool) -> str:
-        rules = nft.build_ruleset(self.options.interface, desired.peers.values())
+        rules = nft.build_ruleset(self.options.interface, desired.peers.values(), desired.dns)
         old = self._nft_applied
         if old is not None and verify:
             present = self.runner.run(nft.check_argv(), check=False, timeout=10).returncode == 0

@@ -5,6 +5,12 @@ Policy lives in two concatenated interval sets, ``allow4``/``allow6``, holding
 peers (10,000 peers with several grants each stay a single hash/pipapo lookup). Traffic from the
 tunnel that matches no element is dropped; replies to the tunnel are accepted by conntrack.
 
+The same sets guard the gateway host itself (chain ``input`` on the WireGuard interface): a peer
+reaches the host's own addresses (tunnel, other networks, LAN) only where a policy grants them,
+plus the profile's DNS servers (``dns4``/``dns6``) on port 53, which every peer may query
+whatever its policies say (its profile routes them into the tunnel). WireGuard's own UDP port
+arrives on the underlay interface and is not affected.
+
 The whole table is replaced in one ``nft -f -`` transaction (``table`` + ``delete table`` +
 definition), so there is never a moment without rules, and no other table is touched. When the
 previous ruleset is known, a smaller transaction that only adds and deletes set elements is used;
@@ -33,6 +39,8 @@ class Ruleset:
     interface: str
     allow4: frozenset[Element]
     allow6: frozenset[Element]
+    dns4: frozenset[str] = frozenset()
+    dns6: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -58,15 +66,25 @@ def peer_elements(peer: DesiredPeer) -> tuple[frozenset[Element], frozenset[Elem
     return frozenset(allow4), frozenset(allow6)
 
 
-def build_ruleset(interface: str, peers: Iterable[DesiredPeer]) -> Ruleset:
-    """One ``source . destination`` element per peer address and granted network, per family."""
+def build_ruleset(
+    interface: str, peers: Iterable[DesiredPeer], dns: Iterable[str] = ()
+) -> Ruleset:
+    """One ``source . destination`` element per peer address and granted network, per family,
+    and the DNS servers every peer may query."""
     allow4: set[Element] = set()
     allow6: set[Element] = set()
     for peer in peers:
         e4, e6 = peer_elements(peer)
         allow4.update(e4)
         allow6.update(e6)
-    return Ruleset(interface, frozenset(allow4), frozenset(allow6))
+    servers = [ipaddress.ip_address(d) for d in dns]
+    return Ruleset(
+        interface,
+        frozenset(allow4),
+        frozenset(allow6),
+        frozenset(str(a) for a in servers if a.version == 4),
+        frozenset(str(a) for a in servers if a.version == 6),
+    )
 
 
 def _elements(elements: Iterable[Element]) -> str:
@@ -85,6 +103,24 @@ def _set(name: str, addr_type: str, elements: frozenset[Element]) -> list[str]:
     return lines
 
 
+def _addr_set(name: str, addr_type: str, elements: frozenset[str]) -> list[str]:
+    lines = [f"\tset {name} {{", f"\t\ttype {addr_type}"]
+    if elements:
+        lines.append(f"\t\telements = {{ {', '.join(sorted(elements))} }}")
+    lines.append("\t}")
+    return lines
+
+
+def _grants(wg: str) -> list[str]:
+    """What a peer may send, in the forward and the input chain alike."""
+    return [
+        f"\t\tiifname {wg} ip saddr . ip daddr @allow4 accept",
+        f"\t\tiifname {wg} ip6 saddr . ip6 daddr @allow6 accept",
+        f"\t\tiifname {wg} ip daddr @dns4 meta l4proto {{ tcp, udp }} th dport 53 accept",
+        f"\t\tiifname {wg} ip6 daddr @dns6 meta l4proto {{ tcp, udp }} th dport 53 accept",
+    ]
+
+
 def render(ruleset: Ruleset) -> str:
     """The full transaction text for ``nft -f -``: (re)create table inet nexavpn atomically."""
     wg = f'"{ruleset.interface}"'
@@ -95,11 +131,19 @@ def render(ruleset: Ruleset) -> str:
         f"table {FAMILY} {TABLE} {{",
         *_set("allow4", "ipv4_addr", ruleset.allow4),
         *_set("allow6", "ipv6_addr", ruleset.allow6),
+        *_addr_set("dns4", "ipv4_addr", ruleset.dns4),
+        *_addr_set("dns6", "ipv6_addr", ruleset.dns6),
+        "",
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy accept;",
+        *_grants(wg),
+        f"\t\tiifname {wg} ct state established,related accept",
+        f'\t\tiifname {wg} counter drop comment "the gateway host only as granted"',
+        "\t}",
         "",
         "\tchain forward {",
         "\t\ttype filter hook forward priority filter; policy accept;",
-        f"\t\tiifname {wg} ip saddr . ip daddr @allow4 accept",
-        f"\t\tiifname {wg} ip6 saddr . ip6 daddr @allow6 accept",
+        *_grants(wg),
         f'\t\tiifname {wg} counter drop comment "not granted to this peer"',
         f"\t\toifname {wg} ct state established,related accept",
         f'\t\toifname {wg} counter drop comment "no new connections into the tunnel"',
@@ -116,7 +160,7 @@ def render(ruleset: Ruleset) -> str:
 
 def render_delta(old: Ruleset, new: Ruleset) -> str | None:
     """Element-only transaction from ``old`` to ``new``; None when a full replace is needed."""
-    if old.interface != new.interface:
+    if old.interface != new.interface or (old.dns4, old.dns6) != (new.dns4, new.dns6):
         return None
     lines: list[str] = []
     for name, before, after in (

@@ -44,6 +44,7 @@ class DesiredState:
     address6: str | None
     listen_port: int | None
     peers: Mapping[str, DesiredPeer] = field(default_factory=dict)
+    dns: tuple[str, ...] = ()  # every peer may reach these on port 53, whatever it is granted
 
     @property
     def addresses(self) -> list[str]:
@@ -124,6 +125,26 @@ def _host(cidr: object, fld: str) -> tuple[int, ipaddress.IPv4Address | ipaddres
     if parsed.prefixlen != parsed.max_prefixlen:
         raise InvalidConfig(fld, "must be single addresses (/32, /128)")
     return parsed.version, parsed.network_address
+
+
+def _dns(raw: object) -> tuple[str, ...]:
+    """The DNS servers (single addresses), canonical and without repeats."""
+    fld = "interface.dns"
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > 16:
+        raise InvalidConfig(fld, "must be a list of at most 16 addresses")
+    out: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise InvalidConfig(fld, "must be a list of addresses")
+        try:
+            addr = ipaddress.ip_address(item)
+        except ValueError:
+            raise InvalidConfig(fld, f"not an IP address: {item[:64]!r}") from None
+        if str(addr) not in out:
+            out.append(str(addr))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -232,6 +253,7 @@ def parse_desired(
         address6 = _interface_address(iface.get("address6"), "interface.address6", 6)
     port = iface.get("listen_port")
     listen_port = None if port is None else _int(port, "interface.listen_port", 1, 65535)
+    dns = _dns(iface.get("dns", []))
     raw_peers = payload.get("peers")
     if not isinstance(raw_peers, list):
         raise InvalidConfig("peers", "must be a list")
@@ -267,7 +289,7 @@ def parse_desired(
             claimed[a] = peer.public_key
         peers[peer.public_key] = peer
     cache.rotate()
-    return DesiredState(revision, address, address6, listen_port, peers), skipped
+    return DesiredState(revision, address, address6, listen_port, peers, dns), skipped
 
 
 def peer_map(state: InterfaceState) -> dict[str, frozenset[str]]:

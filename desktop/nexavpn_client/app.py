@@ -653,7 +653,7 @@ class ClientApp:
         if path is None:
             handoff = HandoffBackend(self.runner, self.data_dir / "export", platform=self.platform)
             return handoff.export(config)
-        atomic_write(Path(path), config.text.encode("utf-8"), mode=0o600)
+        atomic_write(Path(path), config.text.encode("utf-8"), mode=0o600, own_dir=False)
         return Path(path)
 
     def open_in_wireguard_app(self) -> Path:

@@ -49,10 +49,18 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` atomically: tmp (created ``mode``) + fsync + os.replace."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, *, own_dir: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: tmp (created ``mode``) + fsync + os.replace.
+
+    ``own_dir``: the parent is one of ours and is kept 0700. For a path the user chose
+    (``export-config --output``) pass False: missing directories are created 0700, but an
+    existing one is never chmodded (a shared /tmp must keep its sticky bit).
+    """
     path = Path(path)
-    ensure_private_dir(path.parent)
+    if own_dir:
+        ensure_private_dir(path.parent)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, mode)

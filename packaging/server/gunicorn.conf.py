@@ -58,6 +58,8 @@ if _metrics_bind:
     _host = os.environ.get("NEXAVPN_HOST", "127.0.0.1")
     _port = os.environ.get("NEXAVPN_PORT", "8000")
     bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}", _metrics_bind]
+# No gunicornc control socket: its default path is shared by every instance of the account.
+control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("NEXAVPN_LOG_LEVEL", "info").lower()
 

@@ -60,6 +60,15 @@ def _require_str(value: object, field: str) -> str:
     return value
 
 
+def _token(value: object, field: str) -> str:
+    """An address-like value as given: white space around it is refused, not trimmed, so every
+    field of one type (keys, CIDRs, addresses, endpoints) accepts exactly the same strings."""
+    text = _require_str(value, field)
+    if text != text.strip():
+        raise InvalidValue(field, "must not start or end with white space")
+    return text
+
+
 def _split_prefix(text: str, field: str) -> tuple[str, int | None]:
     """Split ``addr/prefix``; only a plain decimal prefix length is allowed (no netmasks)."""
     if "/" not in text:
@@ -82,7 +91,7 @@ def _parse_ip(text: str, field: str) -> IPAddress:
 
 def parse_network(value: object, field: str = "destinations", *, strict: bool = True) -> IPNetwork:
     """Parse a CIDR (or a bare address as /32, /128) into an ipaddress network object."""
-    text = _require_str(value, field).strip()
+    text = _token(value, field)
     addr_text, prefix = _split_prefix(text, field)
     addr = _parse_ip(addr_text, field)
     if prefix is None:
@@ -104,12 +113,12 @@ def normalize_network(value: object, field: str = "destinations", *, strict: boo
 
 def normalize_address(value: object, field: str = "address") -> str:
     """Return a bare IPv4/IPv6 address in canonical (compressed) form."""
-    return str(_parse_ip(_require_str(value, field).strip(), field))
+    return str(_parse_ip(_token(value, field), field))
 
 
 def normalize_interface(value: object, field: str = "address") -> str:
     """Return interface notation (``10.8.0.7/32``, ``fd8a::7/128``); host bits allowed."""
-    text = _require_str(value, field).strip()
+    text = _token(value, field)
     addr_text, prefix = _split_prefix(text, field)
     addr = _parse_ip(addr_text, field)
     if prefix is None:
@@ -180,7 +189,7 @@ def validate_port(value: object, field: str = "port") -> int:
 
 def validate_endpoint(value: object, field: str = "endpoint") -> str:
     """Return a normalised ``host:port`` (host name, IPv4, or ``[IPv6]``); port 1-65535."""
-    text = _require_str(value, field).strip()
+    text = _token(value, field)
     message = "must be host:port, IPv4:port or [IPv6]:port with a port 1-65535"
     if text.startswith("["):
         close = text.find("]")

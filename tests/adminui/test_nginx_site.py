@@ -221,6 +221,17 @@ def test_api_is_proxied_with_forwarding_headers(site: Site) -> None:
     _assert_security_headers(resp)
 
 
+def test_client_sent_forwarding_headers_cannot_name_the_client(site: Site) -> None:
+    """The server trusts X-Real-IP and the rightmost X-Forwarded-For hop from nginx: nginx must
+    overwrite the former and append to the latter, whatever the client sent."""
+    resp = site.get(
+        "/api/v1/health", headers={"X-Real-IP": "6.6.6.6", "X-Forwarded-For": "7.7.7.7"}
+    )
+    seen = resp.json()["headers"]
+    assert seen["x-real-ip"] == "127.0.0.1"
+    assert seen["x-forwarded-for"].split(",")[-1].strip() == "127.0.0.1"
+
+
 def test_body_limit_matches_the_api_and_answers_json(site: Site) -> None:
     ok = site.post("/api/v1/devices/enroll", b"x" * (MAX_BODY - 1024))
     assert ok.status_code == 200
@@ -230,6 +241,14 @@ def test_body_limit_matches_the_api_and_answers_json(site: Site) -> None:
     assert big.headers["Content-Type"].startswith("application/json")
     assert big.json()["error"]["code"] == "payload_too_large"
     _assert_security_headers(big)
+
+
+def test_over_long_request_line_answers_json(site: Site) -> None:
+    """Longer than gunicorn behind it accepts (4094): refused by nginx, in the envelope."""
+    resp = site.get("/api/v1/audit-logs?action=" + "a" * 5000)
+    assert resp.status_code == 414
+    assert resp.json()["error"]["code"] == "uri_too_long"
+    assert site.get("/api/v1/health?x=" + "a" * 3000).status_code == 200
 
 
 def test_plain_http_redirects_to_https(site: Site) -> None:

@@ -362,6 +362,47 @@ def test_heartbeat_does_not_touch_other_gateways_devices(app, client, user):
     assert device_row(app, dev["id"])["last_handshake_at"] is None
 
 
+def test_heartbeat_refuses_a_key_in_use_elsewhere_and_audits(app, client, gw, user):
+    """Another gateway's key or a device's (also a revoked one) would let this gateway steer
+    traffic meant for it: 409, the stored key stays, and the attempt is audited."""
+    from nexavpn_api.extensions import db
+    from nexavpn_api.models import AuditEvent, Gateway
+
+    gid, ah = gw
+    _, h = user
+    own = new_key()
+    assert client.post(HB, json={"public_key": own}, headers=ah).status_code == 204
+    other_key = new_key()
+    make_gateway(app, "other", vpn_cidr="10.9.0.0/24", public_key=other_key)
+    dev = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
+    revoked = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
+    assert client.post(f"{D}/{revoked['id']}/revoke", json={}, headers=h).status_code == 200
+    for key, holder in (
+        (other_key, "gateway"),
+        (dev["public_key"], "device"),
+        (revoked["public_key"], "device"),
+    ):
+        r = client.post(HB, json={"public_key": key}, headers=ah)
+        assert r.status_code == 409, r.get_json()
+        assert r.get_json()["error"]["code"] == "public_key_in_use"
+        assert holder in r.get_json()["error"]["details"]["public_key"][0]
+    with app.app_context():
+        assert db.session.get(Gateway, gid).public_key == own
+        rows = (
+            db.session.execute(
+                db.select(AuditEvent)
+                .where(AuditEvent.action.like("gateway.%"))
+                .order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
+    refused = [e for e in rows if e.action == "gateway.key_refused"]
+    assert [e.details["in_use_by"] for e in refused] == ["gateway", "device", "device"]
+    change = [e for e in rows if e.action == "gateway.update"][-1]
+    assert change.details["public_key"] == own and change.actor_type == "gateway"
+
+
 @pytest.mark.parametrize(
     "payload",
     [

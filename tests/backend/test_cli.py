@@ -133,3 +133,59 @@ def test_create_admin_refuses_a_username_the_api_would_refuse(tmp_path, bad):
     assert res.returncode == 2
     assert "1-64 characters" in res.stderr
     assert not (tmp_path / "nexavpn.db").exists()  # refused before touching anything
+
+
+def _lock_out(client, username: str) -> None:
+    for _ in range(5):
+        assert _login(client, username, "wrong-guess").status_code == 401
+    assert _login(client, username, "right-pass-1").status_code == 429
+
+
+def test_unlock_and_reset_password_clear_a_lock_out(tmp_path):
+    res = _run(
+        tmp_path, "create-admin", "--username", "ops", "--password-stdin", stdin="right-pass-1\n"
+    )
+    assert res.returncode == 0
+    _app, client = _client(tmp_path)
+    _lock_out(client, "ops")
+    res = _run(tmp_path, "unlock", "--username", "OPS")
+    assert res.returncode == 0, res.stderr
+    assert "unlocked" in res.stdout
+    assert _login(client, "ops", "right-pass-1").status_code == 200
+
+    _lock_out(client, "ops")
+    res = _run(
+        tmp_path, "reset-password", "--username", "ops", "--password-stdin", stdin="right-pass-1\n"
+    )
+    assert res.returncode == 0, res.stderr
+    assert _login(client, "ops", "right-pass-1").status_code == 200
+
+
+def test_prune_audit_deletes_only_old_events(tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from nexavpn_api.extensions import db
+    from nexavpn_api.models import AuditEvent
+    from nexavpn_api.models._types import utcnow
+
+    res = _run(
+        tmp_path, "create-admin", "--username", "ops", "--password-stdin", stdin="right-pass-1\n"
+    )
+    assert res.returncode == 0
+    app, client = _client(tmp_path)
+    assert _login(client, "ops", "right-pass-1").status_code == 200
+    with app.app_context():
+        db.session.execute(update(AuditEvent).values(at=utcnow() - timedelta(days=400)))
+        db.session.commit()
+        db.engine.dispose()
+    assert _login(client, "ops", "right-pass-1").status_code == 200  # a recent row
+
+    res = _run(tmp_path, "prune-audit")
+    assert res.returncode == 0, res.stderr
+    assert "Removed 2 audit event(s) older than 365 day(s)" in res.stdout
+    with app.app_context():
+        actions = sorted(db.session.execute(db.select(AuditEvent.action)).scalars())
+    assert actions == ["audit.prune", "auth.login"]
+    assert _run(tmp_path, "prune-audit", "--days", "0").returncode == 2

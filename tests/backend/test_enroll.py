@@ -214,7 +214,7 @@ def test_destinations_from_enabled_policies_of_user_and_groups(app, client, user
     make_policy(app, "ops", ["192.168.5.0/24"], groups=["ops"])
     make_policy(app, "off", ["172.16.0.0/12"], user_ids=[uid], enabled=False)
     p = client.post(E, json=enroll_body(), headers=h).get_json()["profile"]
-    assert p["peer"]["allowed_ips"] == ["10.20.0.0/24", "fd00:20::/64"]
+    assert p["peer"]["allowed_ips"] == ["10.20.0.0/24", "fd00:20::/64", "10.8.0.1/32"]
     assert p["allowed_resources"] == [
         {"destination": "10.20.0.0/24", "policy": "eng-net"},
         {"destination": "fd00:20::/64", "policy": "wiki"},
@@ -226,7 +226,7 @@ def test_full_tunnel_policy_gives_default_routes(app, client, user):
     make_gateway(app)
     make_policy(app, "all", ["0.0.0.0/0", "::/0"], user_ids=[uid])
     p = client.post(E, json=enroll_body(), headers=h).get_json()["profile"]
-    assert p["peer"]["allowed_ips"] == ["0.0.0.0/0", "::/0"]
+    assert p["peer"]["allowed_ips"] == ["0.0.0.0/0", "::/0"]  # the DNS server is inside
     assert "AllowedIPs = 0.0.0.0/0, ::/0" in p["config"]
 
 

@@ -148,6 +148,11 @@ def test_agent_token_authenticates_and_rotates(app, client, admin_headers):
         ({"public_key": "QUFB" * 11}, "public_key", "invalid_public_key"),
         ({"dns": ["1.1.1.1", "dns.example.com"]}, "dns", "validation_error"),
         ({"dns": "1.1.1.1"}, "dns", "validation_error"),
+        # One validator per field type: what enrollment refuses, the gateway refuses too.
+        ({"public_key": generate_keypair().public_key + "\n"}, "public_key", "invalid_public_key"),
+        ({"vpn_cidr": "10.8.0.0/24\n"}, "vpn_cidr", "validation_error"),
+        ({"vpn_cidr6": " fd8a::/64"}, "vpn_cidr6", "validation_error"),
+        ({"dns": ["1.1.1.1\n"]}, "dns", "validation_error"),
         ({"mtu": 1279}, "mtu", "validation_error"),
         ({"mtu": 9001}, "mtu", "validation_error"),
         ({"mtu": "1420"}, "mtu", "validation_error"),

@@ -1,5 +1,7 @@
 """The frame: health, OpenAPI served, the error envelope for framework errors."""
 
+import pytest
+
 
 def test_health(client):
     resp = client.get("/api/v1/health")
@@ -19,6 +21,33 @@ def test_wrong_method_is_json_405(client):
     resp = client.delete("/api/v1/health")
     assert resp.status_code == 405
     assert resp.get_json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("GET", "/api/v1/devices/enroll", "POST"),
+        ("HEAD", "/api/v1/auth/refresh", "POST"),
+        ("GET", "/api/v1/devices/1/revoke", "POST"),
+    ],
+)
+def test_method_a_path_does_not_serve_is_405_never_404(client, method, path, allow):
+    """The admin UI's catch-all answers GET for every path; an API path served only for other
+    methods is still 405 with Allow, not 404."""
+    resp = client.open(path, method=method)
+    assert resp.status_code == 405
+    assert allow in resp.headers["Allow"]
+    if method != "HEAD":
+        assert resp.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_hsts_only_over_https(client):
+    """Embedded TLS mode: browsers are told to stay on HTTPS (nginx adds its own)."""
+    secure = client.get("/api/v1/health", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert int(secure.headers["Strict-Transport-Security"].split("=")[1]) >= 31536000
+    assert "Strict-Transport-Security" not in client.get("/api/v1/health").headers
 
 
 def test_openapi_served(client):

@@ -191,3 +191,28 @@ def test_parse_allow():
     assert metrics._allowed(["::ffff:127.0.0.1"], nets)
     assert not metrics._allowed(["", " "], nets)
     assert not metrics._allowed(["127.0.0.1", "garbage"], nets)
+
+
+def test_label_values_are_bounded(metrics_config, app, client):
+    """Made-up methods and paths never become label values (each would be a series kept in
+    memory and in the multiprocess directory): unknown methods count as `other`."""
+    for i in range(40):
+        client.open(f"/api/v1/no-such-{i}", method=f"FOO{i}")
+        client.open("/api/v1/health", method=f"BAR{i}")
+        client.get(f"/api/v1/random-{i}")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "FOO" not in text and "BAR" not in text and "random-" not in text
+    samples = _scrape(client)
+    methods = {dict(k[1]).get("method") for k in samples if "method" in dict(k[1])}
+    assert methods <= {*metrics.KNOWN_METHODS, "other"} and "other" in methods
+    routes = {dict(k[1])["route"] for k in samples if "route" in dict(k[1])}
+    assert "unmatched" in routes and not any("no-such" in r for r in routes)
+    codes = {dict(k[1])["code"] for k in samples if "code" in dict(k[1])}
+    assert all(metrics._CODE_RE.fullmatch(c) for c in codes)
+
+
+def test_error_code_label_only_takes_our_codes():
+    assert metrics._error_code("rate_limited") == "rate_limited"
+    assert metrics._error_code("x" * 100) == "other"
+    assert metrics._error_code("Weird Code!") == "other"
+    assert metrics._error_code(7) == "other"

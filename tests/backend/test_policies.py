@@ -162,6 +162,36 @@ def test_names_unique(client, admin_headers):
     assert resp.status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("first", "second"), [("Þ", "Þ"), ("Þ", "þ"), ("Straße", "STRASSE"), ("Ωmega", "ωMEGA")]
+)
+def test_names_unique_regardless_of_case_in_every_script(client, admin_headers, first, second):
+    """Not only ASCII: a duplicate is 409 (never 500), on SQLite as on PostgreSQL."""
+    body = {"destinations": ["10.0.0.0/8"]}
+    assert client.post(POL, json={**body, "name": first}, headers=admin_headers).status_code == 201
+    resp = client.post(POL, json={**body, "name": second}, headers=admin_headers)
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "conflict"
+    other = client.post(POL, json={**body, "name": "other"}, headers=admin_headers).get_json()
+    resp = client.patch(f"{POL}/{other['id']}", json={"name": second}, headers=admin_headers)
+    assert resp.status_code == 409
+
+
+def test_gateway_names_unique_regardless_of_case_in_every_script(client, admin_headers):
+    gw = {"endpoint": "vpn.example.com:51820"}
+    first = client.post(
+        "/api/v1/gateways",
+        json={**gw, "name": "Þing", "vpn_cidr": "10.61.0.0/24"},
+        headers=admin_headers,
+    )
+    assert first.status_code == 201
+    resp = client.post(
+        "/api/v1/gateways",
+        json={**gw, "name": "þING", "vpn_cidr": "10.62.0.0/24"},
+        headers=admin_headers,
+    )
+    assert resp.status_code == 409
+
+
 def test_changes_reprovision_reached_devices(app, api, client, admin_headers):
     alice = api.create_user("alice", groups=["eng"])
     bob = api.create_user("bob")

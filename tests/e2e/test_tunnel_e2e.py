@@ -1,4 +1,4 @@
-"""End to end with real tunnels: backend, gateway agent, client core, packets (issue 6).
+"""End to end with real tunnels: backend, gateway agent, client core, packets.
 
 Topology (every address lives only inside namespaces this test makes)::
 
@@ -153,6 +153,18 @@ with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys
     print(s.recv(64).decode().strip())
 """
 
+UDP_ECHO = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(float(sys.argv[3]))
+s.sendto(b"nexavpn-dns-probe", (sys.argv[1], int(sys.argv[2])))
+print("echo" if s.recvfrom(64)[0] == b"nexavpn-dns-probe" else "other")
+"""
+
+GW_VPN_IP = "10.8.0.1"  # the gateway's own tunnel address, and the profiles' DNS server
+GW_LAN_IP = "172.30.9.1"  # the gateway's address on the resources' network
+DNS_PORT = 53
+
 
 # ---------------------------------------------------------------------- small helpers
 
@@ -183,11 +195,18 @@ def ping(ns: str, addr: str, wait: float = 1.0) -> bool:
               check=False).returncode == 0
 
 
-def tcp_connect(ns: str, addr: str, timeout: float = 1.5) -> bool:
+def tcp_connect(ns: str, addr: str, timeout: float = 1.5, port: int = ECHO_PORT) -> bool:
     """A real TCP connect (and the echo server's greeting) from inside ``ns``."""
-    result = sh([PY, "-c", TCP_CONNECT, addr, str(ECHO_PORT), str(timeout)], netns=ns,
+    result = sh([PY, "-c", TCP_CONNECT, addr, str(port), str(timeout)], netns=ns,
                 check=False, timeout=timeout + 10)
     return result.returncode == 0 and result.stdout.strip() == "nexavpn-e2e"
+
+
+def udp_echo(ns: str, addr: str, port: int, timeout: float = 1.0) -> bool:
+    """One real UDP datagram from inside ``ns``, answered by the echo server."""
+    result = sh([PY, "-c", UDP_ECHO, addr, str(port), str(timeout)], netns=ns, check=False,
+                timeout=timeout + 10)
+    return result.returncode == 0 and result.stdout.strip() == "echo"
 
 
 def wait_until(what: str, check: Callable[[], bool], within: float,
@@ -434,7 +453,7 @@ def _start_agent(w: World) -> dict[str, Any]:
     """Admin makes the gateway (agent token); the real agent process starts and heartbeats."""
     gw = w.call("POST", "/gateways", 201, json={
         "name": "gw-e2e", "endpoint": f"{GW_PUBLIC}:{LISTEN_PORT}", "vpn_cidr": VPN_CIDR,
-        "dns": [], "mtu": 1420,
+        "dns": [GW_VPN_IP], "mtu": 1420,
     })
     token_file = w.tmp / "agent.token"
     token_file.touch(mode=0o600)
@@ -461,6 +480,25 @@ def _start_agent(w: World) -> dict[str, Any]:
     assert gw["listen_port"] in (None, LISTEN_PORT)
     print(f"\n[e2e] gateway online {took:.2f} s after the agent started")
     return gw
+
+
+def _gateway_services(w: World) -> None:
+    """UDP+TCP echo servers on port 53 and on 7777 on the gateway host's own addresses."""
+    wait_until("gateway tunnel address", lambda: GW_VPN_IP in sh(
+        ["ip", "-o", "address", "show", "dev", w.gw_if], netns=w.gw_ns).stdout, 10)
+    for port in (DNS_PORT, ECHO_PORT):
+        echo = w.popen(["ip", "netns", "exec", w.gw_ns, PY, "-c", ECHO_SERVER, str(port),
+                        "900", GW_VPN_IP, GW_LAN_IP])
+        assert read_line(echo, 15) == "ready", "gateway echo server did not start"
+    assert udp_echo(w.gw_ns, GW_VPN_IP, ECHO_PORT) and tcp_connect(w.gw_ns, GW_LAN_IP)
+
+
+def _route_into_tunnel(c: Client, gw_public: str, cidr: str) -> None:
+    """What a hostile client can do: send more than its profile routes into the tunnel."""
+    allowed = sh(["wg", "show", c.tunnel, "allowed-ips"], netns=c.ns).stdout.split()[1:]
+    sh(["wg", "set", c.tunnel, "peer", gw_public, "allowed-ips", ",".join([*allowed, cidr])],
+       netns=c.ns)
+    sh(["ip", "route", "replace", cidr, "dev", c.tunnel], netns=c.ns)
 
 
 def _enroll_and_connect(w: World, c: Client, name: str, *, rotate: bool = False) -> Any:
@@ -579,6 +617,22 @@ def _steps(w: World) -> None:
     assert tcp_connect(c1.ns, HOST_A)
     assert c1.app.status().connection == "connected"
 
+    # (1b) DNS stays in the tunnel and is the only service of the gateway host a peer reaches
+    # without a grant: "DNS" (UDP + TCP echo on port 53) and another service (7777) listen on
+    # every address of the gateway namespace.
+    _gateway_services(w)
+    assert f"{GW_VPN_IP}/32" in cfg.allowed_ips  # the DNS server is routed into the tunnel
+    assert udp_echo(c1.ns, GW_VPN_IP, DNS_PORT) and tcp_connect(c1.ns, GW_VPN_IP, port=DNS_PORT)
+    drops_before = nft_drops(w.gw_ns)
+    assert not tcp_connect(c1.ns, GW_VPN_IP, timeout=1.0)  # same address, port 7777: dropped
+    assert not udp_echo(c1.ns, GW_VPN_IP, ECHO_PORT)
+    assert not ping(c1.ns, GW_VPN_IP)
+    # The gateway's other addresses, routed into the tunnel by hand, are dropped too.
+    _route_into_tunnel(c1, gw["public_key"], f"{GW_LAN_IP}/32")
+    assert not tcp_connect(c1.ns, GW_LAN_IP, timeout=1.0)
+    assert not tcp_connect(c1.ns, GW_LAN_IP, timeout=1.0, port=DNS_PORT)  # not a DNS server
+    assert nft_drops(w.gw_ns) >= drops_before + 5
+
     # (2) B is not granted: no route to it, and the gateway drops it even after the client
     # routes B into its tunnel by hand.
     assert not ping(c1.ns, HOST_B)
@@ -599,7 +653,8 @@ def _steps(w: World) -> None:
     old_rev = c1.app.status().profile_revision
     assert c1.app.sync().changed is False
     t_patch = time.monotonic()
-    w.call("PATCH", f"/policies/{policy['id']}", 200, json={"destinations": [NET_A, NET_B]})
+    w.call("PATCH", f"/policies/{policy['id']}", 200,
+           json={"destinations": [NET_A, NET_B, f"{GW_LAN_IP}/32"]})
     result = c1.app.sync()
     assert result.changed and result.revision is not None and result.revision > old_rev
     assert NET_B in c1.app.tunnel_config().allowed_ips
@@ -607,6 +662,8 @@ def _steps(w: World) -> None:
                lambda: ping(c1.ns, HOST_B, 0.5), 10, every=0.05)
     took_b = time.monotonic() - t_patch
     assert tcp_connect(c1.ns, HOST_B) and ping(c1.ns, HOST_A)
+    # A grant of one of the gateway's own addresses opens exactly that address.
+    assert tcp_connect(c1.ns, GW_LAN_IP) and not tcp_connect(c1.ns, GW_VPN_IP, timeout=1.0)
     print(f"[e2e] policy edit → B reachable in {took_b:.2f} s "
           f"(revision {old_rev} → {result.revision})")
 

@@ -22,8 +22,40 @@ def test_build_ruleset_pairs_each_address_with_same_family_destinations() -> Non
 
 
 def test_render_matches_golden_file() -> None:
-    text = nft.render(nft.build_ruleset("nxwg0", [P1, P2, P3]))
+    text = nft.render(nft.build_ruleset("nxwg0", [P1, P2, P3], ["10.8.0.1", "fd8a::1"]))
     assert text == GOLDEN.read_text()
+
+
+def _chain(text: str, name: str) -> list[str]:
+    body = text.split(f"\tchain {name} {{\n", 1)[1].split("\t}", 1)[0]
+    return [ln.strip() for ln in body.splitlines()]
+
+
+def test_gateway_host_reachable_only_as_granted_plus_dns() -> None:
+    """The input chain guards the host's own addresses with the same grants, plus DNS on port
+    53 only, and drops everything else arriving from the tunnel."""
+    text = nft.render(nft.build_ruleset("wg0", [P1], ["10.8.0.1"]))
+    rules = _chain(text, "input")
+    assert rules[0] == "type filter hook input priority filter; policy accept;"
+    assert rules[1:5] == [
+        'iifname "wg0" ip saddr . ip daddr @allow4 accept',
+        'iifname "wg0" ip6 saddr . ip6 daddr @allow6 accept',
+        'iifname "wg0" ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept',
+        'iifname "wg0" ip6 daddr @dns6 meta l4proto { tcp, udp } th dport 53 accept',
+    ]
+    assert rules[-1].startswith('iifname "wg0" counter drop')
+    assert all("iifname \"wg0\"" in r for r in rules[1:])  # never the underlay (WireGuard)
+    # DNS servers elsewhere are reachable through the gateway on port 53 too.
+    assert 'iifname "wg0" ip daddr @dns4 meta l4proto { tcp, udp } th dport 53 accept' in (
+        _chain(text, "forward")
+    )
+    assert "elements = { 10.8.0.1 }" in text
+
+
+def test_dns_change_needs_a_full_replace() -> None:
+    a = nft.build_ruleset("wg0", [P1], ["10.8.0.1"])
+    assert nft.render_delta(a, nft.build_ruleset("wg0", [P1], ["10.8.0.53"])) is None
+    assert nft.render_delta(a, nft.build_ruleset("wg0", [P1], ["10.8.0.1"])) == ""
 
 
 def test_render_is_one_atomic_replace_of_only_our_table() -> None:

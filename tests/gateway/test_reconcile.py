@@ -25,6 +25,17 @@ def test_parse_valid_config_normalises() -> None:
     assert p.destinations == ("10.20.0.0/23", "fd00:20::/64")  # overlaps collapsed
 
 
+def test_dns_servers_parsed_canonical_and_optional() -> None:
+    payload = config_payload(1, [])
+    assert parse_desired(payload)[0].dns == ()
+    payload["interface"]["dns"] = ["10.8.0.1", "FD8A:0::1", "10.8.0.1"]
+    assert parse_desired(payload)[0].dns == ("10.8.0.1", "fd8a::1")
+    for bad in (["10.8.0.0/24"], "10.8.0.1", [1], ["10.8.0.1\n"]):
+        payload["interface"]["dns"] = bad
+        with pytest.raises(InvalidConfig, match=r"interface\.dns"):
+            parse_desired(payload)
+
+
 def test_address6_absent_or_null() -> None:
     payload = config_payload(1, [])
     del payload["interface"]["address6"]

@@ -30,7 +30,6 @@ from nexavpn_shared.netaddr import (
     ("value", "expected"),
     [
         ("10.20.0.0/24", "10.20.0.0/24"),
-        (" 10.20.0.0/24 ", "10.20.0.0/24"),
         ("10.0.0.1", "10.0.0.1/32"),
         ("0.0.0.0/0", "0.0.0.0/0"),
         ("FD00:0020:0000::/64", "fd00:20::/64"),
@@ -58,7 +57,8 @@ def test_normalize_network(value: str, expected: str) -> None:
         "fe80::1%eth0/128",
         "host.example/32",
         "",
-        "10.0.0.0/24\n",  # strip() removes it, so test an inner newline too
+        "10.0.0.0/24\n",  # refused like a key with a newline: one rule for every field
+        " 10.20.0.0/24 ",
         "10.0.0.0\n/24",
         "10.0.0.0/2\u0664",  # Arabic-Indic digit
         None,
@@ -67,9 +67,6 @@ def test_normalize_network(value: str, expected: str) -> None:
     ],
 )
 def test_normalize_network_rejects(value: object) -> None:
-    if value == "10.0.0.0/24\n":
-        assert normalize_network(value) == "10.0.0.0/24"
-        return
     with pytest.raises(InvalidValue) as info:
         normalize_network(value, "destinations[0]")
     assert info.value.field == "destinations[0]"

@@ -36,7 +36,10 @@ OTHER_KEY = "zo060cy2M+x7cMF4FKXHbs0CloUFDTRHRboFhw5YfVk="
 def profile(**peer_changes: object) -> WgConfig:
     peer = WgPeer(
         public_key=GW_KEY,
-        allowed_ips=("10.20.0.0/24", "192.168.50.0/23", "fd00:20::/64"),
+        # The DNS servers are routed into the tunnel too (as the server renders profiles).
+        allowed_ips=(
+            "10.20.0.0/24", "192.168.50.0/23", "fd00:20::/64", "10.8.0.1/32", "fd8a::1/128"
+        ),
         endpoint="vpn.example.com:51820",
         persistent_keepalive=25,
         name="gw-paris-1",
@@ -70,7 +73,8 @@ def test_render_for_wg_setconf_drops_wg_quick_keys() -> None:
         "[Interface]",
         f"PrivateKey = {PRIVATE_KEY_PLACEHOLDER}",
     ]
-    assert "AllowedIPs = 10.20.0.0/24, 192.168.50.0/23, fd00:20::/64" in text
+    allowed = "10.20.0.0/24, 192.168.50.0/23, fd00:20::/64, 10.8.0.1/32, fd8a::1/128"
+    assert f"AllowedIPs = {allowed}" in text
     assert strip_for_wg(render(profile())) == text
 
 

@@ -49,10 +49,14 @@ class AgentHeartbeat(MethodView):
     @agent_required
     @blp.arguments(HeartbeatSchema)
     @blp.response(204)
-    @error_responses(blp, 400, 401)
+    @error_responses(blp, 400, 401, 409)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, data):
-        """Store the report; a new public key bumps the gateway's devices' profiles."""
+        """Store the report; a new public key bumps the gateway's devices' profiles.
+
+        A key another gateway or any device (revoked ones too) uses is refused with 409
+        `public_key_in_use`; key changes and refusals are audited.
+        """
         if g.gateway is None:  # pragma: no cover - agent_required always sets it
             raise ApiError(401, "unauthorized", "Gateway agent token required.")
         agent_service.heartbeat(g.gateway, data)

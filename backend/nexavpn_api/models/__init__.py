@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .device import Device, IpLease, RevokedPublicKey
 from .gateway import Gateway
 from .policy import Policy, PolicyGroup, PolicyUser
+from .throttle import LoginThrottle
 from .token import TokenFamily
 from .user import User, UserGroup
 
@@ -12,6 +13,7 @@ __all__ = [
     "Device",
     "Gateway",
     "IpLease",
+    "LoginThrottle",
     "Policy",
     "PolicyGroup",
     "PolicyUser",

@@ -13,7 +13,8 @@ from ._types import UTCDateTime, utcnow
 
 
 class AuditEvent(db.Model):
-    """Who did what to which object, when and from where. Rows are never updated or deleted."""
+    """Who did what to which object, when and from where. Rows are never updated; only the
+    retention prune (``nexavpn-server prune-audit``) deletes them, in bulk and audited."""
 
     __tablename__ = "audit_events"
 

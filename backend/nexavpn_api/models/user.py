@@ -15,6 +15,8 @@ class User(db.Model):
     """An account: an admin who runs the VPN or a user who enrolls devices."""
 
     __tablename__ = "users"
+    # SQLite: never hand a deleted user's id to a new one (it would inherit the audit trail).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)

@@ -30,6 +30,13 @@ class AgentInterfaceSchema(Schema):
     address6 = fields.String(allow_none=True, metadata={"example": "fd8a::1/64"})
     listen_port = fields.Integer()
     mtu = fields.Integer()
+    dns = fields.List(
+        fields.String(),
+        metadata={
+            "description": "the DNS servers of the profiles: every peer may reach them on "
+            "port 53 (TCP and UDP), whatever its policies grant"
+        },
+    )
 
 
 class AgentPeerSchema(Schema):

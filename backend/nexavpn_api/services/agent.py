@@ -66,6 +66,7 @@ def build_config(gateway_id: int) -> dict[str, Any] | None:
             "address6": address6,
             "listen_port": listen_port_of(gateway),
             "mtu": gateway.mtu,
+            "dns": list(gateway.dns or []),
         },
         "peers": peers,
     }
@@ -113,6 +114,19 @@ def _handshake_time(ts: int) -> datetime | None:
     return min(when, utcnow())
 
 
+def key_holder(key: str, *, exclude_gateway: int | None = None) -> str | None:
+    """Who already uses ``key``: "gateway", "device" (any status: a revoked device's key
+    stays burnt) or None. One key must name one peer, or traffic could be steered."""
+    other_gw = select(Gateway.id).where(Gateway.public_key == key)
+    if exclude_gateway is not None:
+        other_gw = other_gw.where(Gateway.id != exclude_gateway)
+    if db.session.execute(other_gw.limit(1)).first() is not None:
+        return "gateway"
+    if db.session.execute(select(Device.id).where(Device.public_key == key).limit(1)).first():
+        return "device"
+    return None
+
+
 def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
     """Store what the agent reports: key, port, liveness and per-peer handshakes/counters."""
     try:
@@ -124,6 +138,23 @@ def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
         ) from None
     gateway.last_seen_at = utcnow()
     if key != gateway.public_key:
+        holder = key_holder(key, exclude_gateway=gateway.id)
+        if holder is not None:
+            audit.record(
+                "gateway.key_refused",
+                actor_type="gateway",
+                actor_id=gateway.id,
+                target_type="gateway",
+                target_id=gateway.id,
+                details={"public_key": key, "in_use_by": holder},
+            )
+            db.session.commit()
+            raise ApiError(
+                409,
+                "public_key_in_use",
+                "This public key belongs to another gateway or a device; generate a new one.",
+                {"public_key": [f"in use by a {holder}"]},
+            )
         previous = gateway.public_key
         gateway.public_key = key
         db.session.flush()
@@ -138,6 +169,7 @@ def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
                 "changed": ["public_key"],
                 "public_key": key,
                 "replaced": previous is not None,
+                "previous_public_key": previous,
             },
         )
     port = data.get("listen_port")

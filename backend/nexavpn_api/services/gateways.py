@@ -133,7 +133,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
         raise validation_error({exc.field: [exc.message]}) from None
     if data.get("public_key") is not None:
         try:
-            out["public_key"] = validate_key(data["public_key"].strip(), "public_key")
+            out["public_key"] = validate_key(data["public_key"], "public_key")
         except InvalidKey as exc:
             raise ApiError(
                 400,
@@ -151,7 +151,7 @@ def _check_unique(values: dict[str, Any], exclude_id: int | None) -> None:
         stmt = stmt.where(Gateway.id != exclude_id)
     others = db.session.execute(stmt).scalars().all()
     name = values.get("name")
-    if name is not None and any(o.name.lower() == name.lower() for o in others):
+    if name is not None and any(o.name.casefold() == name.casefold() for o in others):
         raise ApiError(409, "conflict", "A gateway with this name exists.", {"name": ["taken"]})
     for field in POOL_FIELDS:
         cidr = values.get(field)
@@ -168,9 +168,13 @@ def _check_unique(values: dict[str, Any], exclude_id: int | None) -> None:
                 )
 
 
-def _commit_or_conflict() -> None:
+def _commit_or_conflict(*, flush_only: bool = False) -> None:
+    """Commit (or flush); a unique-name race lost to a concurrent request is a 409."""
     try:
-        db.session.commit()
+        if flush_only:
+            db.session.flush()
+        else:
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise ApiError(
@@ -196,7 +200,7 @@ def create_gateway(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         revision=1,
     )
     db.session.add(gw)
-    db.session.flush()
+    _commit_or_conflict(flush_only=True)
     audit.record_by_user(
         "gateway.create",
         actor,
@@ -232,7 +236,7 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
     _check_unique({k: values[k] for k in changed if k in ("name", *POOL_FIELDS)}, gw.id)
     for field in changed:
         setattr(gw, field, values[field])
-    db.session.flush()
+    _commit_or_conflict(flush_only=True)
     if any(f in PROFILE_FIELDS for f in changed):
         prov.refresh_gateway(gw.id)
     elif "enabled" in changed:

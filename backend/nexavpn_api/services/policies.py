@@ -96,10 +96,22 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _name_taken(name: str, exclude_id: int | None = None) -> bool:
-    stmt = select(Policy.id).where(func.lower(Policy.name) == name.lower())
+    """Names are unique regardless of case in every script: compared with Python's casefold,
+    since SQLite's lower() folds only ASCII (policies are few; this reads their names)."""
+    stmt = select(Policy.name)
     if exclude_id is not None:
         stmt = stmt.where(Policy.id != exclude_id)
-    return db.session.execute(stmt.limit(1)).first() is not None
+    want = name.casefold()
+    return any(n.casefold() == want for n in db.session.execute(stmt).scalars())
+
+
+def _flush_or_conflict() -> None:
+    """Flush; a unique-name race lost to a concurrent request is a 409, never a 500."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _conflict() from None
 
 
 def _conflict() -> ApiError:
@@ -132,7 +144,7 @@ def create_policy(actor: User, data: dict[str, Any]) -> Policy:
     policy.user_ids = values.get("user_ids", [])
     policy.groups = values.get("groups", [])
     db.session.add(policy)
-    db.session.flush()
+    _flush_or_conflict()
     prov = _provisioning()
     prov.refresh_users(prov.user_ids_for_policy(policy.id))
     audit.record_by_user(
@@ -157,7 +169,7 @@ def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
     before = prov.user_ids_for_policy(policy.id)
     for field in changed:
         setattr(policy, field, values[field])
-    db.session.flush()
+    _flush_or_conflict()
     if changed != ["description"]:
         prov.refresh_users(before | prov.user_ids_for_policy(policy.id))
     audit.record_by_user(

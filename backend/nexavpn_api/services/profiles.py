@@ -7,6 +7,7 @@ line or a key; the client fills in the private key it made itself
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from nexavpn_shared.contract import PERSISTENT_KEEPALIVE
@@ -26,12 +27,26 @@ def device_interface_addresses(device: Device, gateway: Gateway) -> list[str]:
     return out
 
 
+def dns_routes(dns: list[str], allowed: list[str]) -> list[str]:
+    """DNS servers not yet inside ``allowed``, as host routes (/32, /128): queries must go
+    through the tunnel, never to whatever answers at that address on the local network."""
+    nets = [ipaddress.ip_network(a) for a in allowed]
+    out: list[str] = []
+    for d in dns:
+        addr = ipaddress.ip_address(d)
+        host = f"{addr}/{addr.max_prefixlen}"
+        if host not in out and not any(addr.version == n.version and addr in n for n in nets):
+            out.append(host)
+    return out
+
+
 def build_profile(device: Device, gateway: Gateway) -> dict[str, Any]:
     """The contract's ``profile`` object for an active device on ``gateway``."""
     resources = list(device.resources or [])
-    allowed_ips = destinations(resources)
-    addresses = device_interface_addresses(device, gateway)
     dns = list(gateway.dns or [])
+    allowed_ips = destinations(resources)
+    allowed_ips += dns_routes(dns, allowed_ips)
+    addresses = device_interface_addresses(device, gateway)
     config = WgConfig(
         interface=WgInterface(
             private_key=PRIVATE_KEY_PLACEHOLDER,

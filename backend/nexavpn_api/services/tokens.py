@@ -25,7 +25,7 @@ from ..extensions import db
 from ..models import TokenFamily, User
 from ..models._types import utcnow
 from ..security import client_ip
-from . import audit, ratelimit
+from . import audit, login_limiter
 from .passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ def refresh_lifetime() -> int:
     return _seconds(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
 
 
+def session_max_lifetime() -> int:
+    """How long a session may live from its sign-in, however often it is refreshed."""
+    return int(current_app.config.get("NEXAVPN_SESSION_MAX_SECONDS") or 30 * 24 * 3600)
+
+
 def _issue(user: User, family_id: str) -> tuple[str, str, str]:
     """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
     claims = {"fam": family_id}
@@ -69,8 +74,8 @@ def _pair(access: str, refresh: str) -> dict[str, Any]:
 
 
 def _login_key(username: str) -> str:
-    """How a login attempt is keyed for lookup and rate limiting (usernames ignore case)."""
-    return username.strip().lower()[:64]
+    """How a login attempt is keyed for lookup (usernames ignore case)."""
+    return login_limiter.normalise(username)
 
 
 def find_user_by_username(username: str) -> User | None:
@@ -80,19 +85,6 @@ def find_user_by_username(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _failed(key: str, reason: str, user: User | None) -> None:
-    """Audit a failed attempt and commit it even though the request then fails."""
-    audit.record(
-        ratelimit.LOGIN_FAILED,
-        actor_type="user",
-        actor_id=user.id if user else None,
-        target_type="user" if user else None,
-        target_id=user.id if user else None,
-        details={"username": key, "reason": reason},
-    )
-    db.session.commit()
-
-
 def login(username: str, password: str) -> dict[str, Any]:
     """Check the credentials and start a session; the answer of POST /auth/login.
 
@@ -100,21 +92,12 @@ def login(username: str, password: str) -> dict[str, Any]:
     user with the right password learns it is disabled (403), with a wrong one it does not.
     """
     key = _login_key(username)
+    attempt = login_limiter.check(key, client_ip())
     # Read, hash, then write: the password check (tens of ms) runs outside any transaction,
     # so on SQLite the write lock is held only for the short write at the end.
     with read_phase():
-        wait = ratelimit.retry_after(key, client_ip())
-        found = find_user_by_username(key) if wait is None else None
+        found = find_user_by_username(key)
         user_id, stored_hash = (found.id, found.password_hash) if found else (None, None)
-    if wait is not None:
-        _failed(key, ratelimit.REASON_RATE_LIMITED, None)
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many failed sign-in attempts; try again later.",
-            {"retry_after": wait},
-            headers={"Retry-After": str(wait)},
-        )
 
     ok = verify_password(stored_hash, password)
     new_hash = hash_password(password) if ok and needs_rehash(stored_hash) else None
@@ -122,11 +105,14 @@ def login(username: str, password: str) -> dict[str, Any]:
     if user is not None and user.password_hash != stored_hash:
         ok = False  # the password changed while we were checking the old one
     if user is None or not ok:
-        _failed(key, "unknown_user" if user is None else "bad_password", user)
+        login_limiter.record_failure(
+            attempt, "unknown_user" if user is None else "bad_password", user
+        )
         raise ApiError(401, "invalid_credentials", "The username or password is incorrect.")
     if user.disabled:
-        _failed(key, "disabled", user)
+        login_limiter.record_failure(attempt, "disabled", user)
         raise ApiError(403, "user_disabled", "This account is disabled.")
+    login_limiter.record_success(attempt)
 
     if new_hash is not None:
         user.password_hash = new_hash
@@ -134,11 +120,11 @@ def login(username: str, password: str) -> dict[str, Any]:
     access, refresh, jti = _issue(user, family.id)
     family.current_refresh_jti = jti
     audit.record_by_user(
-        ratelimit.LOGIN_OK,
+        login_limiter.LOGIN_OK,
         user,
         target_type="session",
         target_id=family.id,
-        details={"username": key},
+        details={"username": user.username},
     )
     db.session.commit()
     return {**_pair(access, refresh), "user": user}
@@ -154,7 +140,7 @@ def start_family(user: User) -> TokenFamily:
         generation=0,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(seconds=refresh_lifetime()),
+        expires_at=now + timedelta(seconds=min(refresh_lifetime(), session_max_lifetime())),
         ip=client_ip(),
         user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
     )
@@ -172,6 +158,12 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
     jti = claims.get("jti")
     access, refresh, new_jti = _issue(user, family_id)
     now = utcnow()
+    created = db.session.execute(
+        select(TokenFamily.created_at).where(TokenFamily.id == family_id)
+    ).scalar_one_or_none()
+    expires = now + timedelta(seconds=refresh_lifetime())
+    if created is not None:  # sliding, but never past the absolute end of the session
+        expires = min(expires, created + timedelta(seconds=session_max_lifetime()))
     result = db.session.execute(
         update(TokenFamily)
         .where(
@@ -183,7 +175,7 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
             current_refresh_jti=new_jti,
             generation=TokenFamily.generation + 1,
             last_used_at=now,
-            expires_at=now + timedelta(seconds=refresh_lifetime()),
+            expires_at=expires,
         )
     )
     if result.rowcount != 1:

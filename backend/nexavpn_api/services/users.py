@@ -14,12 +14,14 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Device, IpLease, PolicyUser, TokenFamily, User
 from ..pagination import paginate
-from . import audit
+from ..security import client_ip
+from . import audit, login_limiter
 from .passwords import hash_password, verify_password
 from .tokens import revoke_all_sessions
 
 log = logging.getLogger(__name__)
 
+PASSWORD_CHECK_FAILED = "auth.password_check_failed"
 SELF_EDITABLE = frozenset({"password", "current_password", "email"})
 ADMIN_ONLY = ("username", "role", "groups", "disabled")
 
@@ -164,6 +166,23 @@ def _check_self_service(actor: User, user: User, data: dict[str, Any]) -> None:
         )
 
 
+def _check_current_password(user: User, current: str | None) -> None:
+    """Changing your own password proves the current one; guesses count like sign-in failures
+    (the same limiter, audited), so a stolen session is no unthrottled password oracle."""
+    wrong = validation_error(
+        {"current_password": ["the current password is required and must match"]}
+    )
+    if not current:
+        raise wrong
+    attempt = login_limiter.check(user.username, client_ip())
+    if not verify_password(user.password_hash, current):
+        login_limiter.record_failure(
+            attempt, "bad_current_password", user, action=PASSWORD_CHECK_FAILED
+        )
+        raise wrong
+    login_limiter.record_success(attempt)
+
+
 def update_user(
     actor: User,
     user: User,
@@ -182,6 +201,8 @@ def update_user(
     changed: list[str] = []
     if "current_password" in data and "password" not in data:
         raise validation_error({"current_password": ["only together with password"]})
+    if "password" in data and is_self:
+        _check_current_password(user, data.get("current_password"))
 
     if "username" in data and data["username"] != user.username:
         if _username_taken(data["username"], exclude_id=user.id):
@@ -218,15 +239,6 @@ def update_user(
 
     if "password" in data:
         if is_self:
-            current = data.get("current_password")
-            if prepared is not None:
-                current_ok = prepared.current_ok
-            else:
-                current_ok = bool(current) and verify_password(user.password_hash, current)
-            if not current_ok:
-                raise validation_error(
-                    {"current_password": ["the current password is required and must match"]}
-                )
             revoke_all_sessions(user.id, "password_change", except_family=actor_family)
         else:
             revoke_all_sessions(user.id, "password_change")

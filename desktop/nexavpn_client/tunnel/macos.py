@@ -1,7 +1,9 @@
 """macOS backend: ``wg-quick up/down`` run through a privileged helper.
 
-First version: an authorised helper invocation, either ``sudo -n`` (an admin installs a
-sudoers rule for wg-quick; argument list only, no shell) or ``osascript … with administrator
+First version: an authorised helper invocation, either ``sudo -n`` of the NexaVPN tunnel
+helper (an admin installs a sudoers rule naming exactly ``TUNNEL_HELPER``, which only brings up
+a hook-free copy of the caller's own config; a rule for ``/usr/bin/env`` or wg-quick would be
+root for that user) or ``osascript … with administrator
 privileges`` (macOS asks for an admin password; the command string is built by quoting every
 argument with :func:`shlex.quote` and then escaping it for an AppleScript string literal).
 A Network Extension backend can replace this class behind the same interface.
@@ -38,6 +40,8 @@ WG_QUICK_CANDIDATES = ("/opt/homebrew/bin/wg-quick", "/usr/local/bin/wg-quick")
 RUN_DIR = "/var/run/wireguard"
 # ``do shell script`` runs with a bare PATH; wg-quick needs wg, wireguard-go and bash 4.
 HELPER_PATH = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+# Installed root-owned by the .pkg (packaging/desktop/macos/pkg-scripts/nexavpn-tunnel-helper).
+TUNNEL_HELPER = "/usr/local/libexec/nexavpn-tunnel-helper"
 
 
 def _check_args(argv: Sequence[str]) -> list[str]:
@@ -63,15 +67,34 @@ class PrivilegeHelper(ABC):
     def wrap(self, argv: Sequence[str]) -> list[str]:
         """The argument list that runs ``argv`` as root."""
 
+    def tunnel_argv(self, wg_quick: str, verb: str, config: str) -> list[str]:
+        """``wg-quick <verb> <config>`` as root."""
+        return self.wrap(["/usr/bin/env", f"PATH={HELPER_PATH}", wg_quick, verb, config])
+
+    def show_argv(self, utun: str) -> list[str]:
+        """``wg show <utun> dump`` as root."""
+        return self.wrap(["/usr/bin/env", f"PATH={HELPER_PATH}", "wg", "show", utun, "dump"])
+
 
 class SudoHelper(PrivilegeHelper):
     """``sudo -n``: needs a sudoers rule; fails (never prompts) without one."""
 
     non_interactive = True
 
+    def __init__(self, helper: str = TUNNEL_HELPER) -> None:
+        self.helper = helper
+
     def wrap(self, argv: Sequence[str]) -> list[str]:
         """``sudo -n -- argv…``."""
         return ["sudo", "-n", "--", *_check_args(argv)]
+
+    def tunnel_argv(self, wg_quick: str, verb: str, config: str) -> list[str]:
+        """Through the tunnel helper, the one command the sudoers rule names."""
+        return self.wrap([self.helper, verb, config])
+
+    def show_argv(self, utun: str) -> list[str]:
+        """Through the tunnel helper too."""
+        return self.wrap([self.helper, "show", utun])
 
 
 class OsascriptHelper(PrivilegeHelper):
@@ -116,14 +139,7 @@ class MacOSBackend(TunnelBackend):
 
     def wg_quick_argv(self, verb: str, name: str) -> list[str]:
         """The exact privileged command for ``wg-quick <verb> <config path>``."""
-        inner = [
-            "/usr/bin/env",
-            f"PATH={HELPER_PATH}",
-            self.wg_quick,
-            verb,
-            str(self.config_path(name)),
-        ]
-        return self.helper.wrap(inner)
+        return self.helper.tunnel_argv(self.wg_quick, verb, str(self.config_path(name)))
 
     def is_available(self) -> tuple[bool, str]:
         """macOS with wg-quick (Homebrew wireguard-tools) installed."""
@@ -178,7 +194,7 @@ class MacOSBackend(TunnelBackend):
         if not self.helper.non_interactive:
             return TunnelStatus(CONNECTED, self.name, detail=utun)
         result = self.runner.run(
-            self.helper.wrap(["/usr/bin/env", f"PATH={HELPER_PATH}", "wg", "show", utun, "dump"]),
+            self.helper.show_argv(utun),
             timeout=15,
             check=False,
         )
