@@ -43,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
         JWT_TOKEN_LOCATION=["headers"],
+        # Browser sessions: the refresh cookie is read only by /auth/refresh, which checks the
+        # double-submit CSRF header itself (api.browser_session).
+        JWT_REFRESH_COOKIE_NAME="nexavpn_refresh",
+        JWT_COOKIE_CSRF_PROTECT=False,
         JWT_BLACKLIST_ENABLED=True,
         PROPAGATE_EXCEPTIONS=False,
     )

@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .device import Device, IpLease
 from .gateway import Gateway
+from .identity import OidcGrant, RecoveryCode, UserIdentity
 from .policy import Policy, PolicyGroup, PolicyUser
 from .token import TokenFamily
 from .user import User, UserGroup
@@ -12,10 +13,13 @@ __all__ = [
     "Device",
     "Gateway",
     "IpLease",
+    "OidcGrant",
     "Policy",
     "PolicyGroup",
     "PolicyUser",
+    "RecoveryCode",
     "TokenFamily",
     "User",
     "UserGroup",
+    "UserIdentity",
 ]

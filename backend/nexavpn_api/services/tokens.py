@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import TokenFamily, User
 from ..models._types import utcnow
 from ..security import client_ip
-from . import audit, ratelimit
+from . import audit, mfa, ratelimit
 from .passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
@@ -49,20 +49,25 @@ def refresh_lifetime() -> int:
 
 def _issue(user: User, family_id: str) -> tuple[str, str, str]:
     """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
-    claims = {"fam": family_id}
+    claims: dict[str, Any] = {"fam": family_id}
+    if mfa.setup_required(user):
+        claims["mfa_setup"] = True  # only the TOTP setup calls until it is confirmed
     refresh_jti = str(uuid.uuid4())
     access = create_access_token(identity=user, additional_claims=claims)
     refresh = create_refresh_token(identity=user, additional_claims={**claims, "jti": refresh_jti})
     return access, refresh, refresh_jti
 
 
-def _pair(access: str, refresh: str) -> dict[str, Any]:
-    return {
+def _pair(access: str, refresh: str, user: User) -> dict[str, Any]:
+    pair: dict[str, Any] = {
         "access_token": access,
         "refresh_token": refresh,
         "token_type": TOKEN_TYPE,
         "expires_in": access_lifetime(),
     }
+    if mfa.setup_required(user):
+        pair["mfa_setup_required"] = True
+    return pair
 
 
 def _login_key(username: str) -> str:
@@ -90,13 +95,8 @@ def _failed(key: str, reason: str, user: User | None) -> None:
     db.session.commit()
 
 
-def login(username: str, password: str) -> dict[str, Any]:
-    """Check the credentials and start a session; the answer of POST /auth/login.
-
-    Unknown users and wrong passwords take the same time and get the same 401; a disabled
-    user with the right password learns it is disabled (403), with a wrong one it does not.
-    """
-    key = _login_key(username)
+def _refuse_if_limited(key: str) -> None:
+    """429 while the login limiter holds ``key`` (or the caller's address) back."""
     wait = ratelimit.retry_after(key, client_ip())
     if wait is not None:
         _failed(key, ratelimit.REASON_RATE_LIMITED, None)
@@ -108,8 +108,20 @@ def login(username: str, password: str) -> dict[str, Any]:
             headers={"Retry-After": str(wait)},
         )
 
+
+def login(username: str, password: str) -> dict[str, Any]:
+    """Check the credentials and start a session; the answer of POST /auth/login.
+
+    Unknown users and wrong passwords take the same time and get the same 401; a disabled
+    user with the right password learns it is disabled (403), with a wrong one it does not.
+    Users created by single sign-on have no password (an empty hash), so theirs is "wrong".
+    With TOTP on, the right password answers a challenge instead of tokens.
+    """
+    key = _login_key(username)
+    _refuse_if_limited(key)
+
     user = find_user_by_username(key)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = verify_password((user.password_hash or None) if user else None, password)
     if user is None or not ok:
         _failed(key, "unknown_user" if user is None else "bad_password", user)
         raise ApiError(401, "invalid_credentials", "The username or password is incorrect.")
@@ -119,6 +131,14 @@ def login(username: str, password: str) -> dict[str, Any]:
 
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.totp_enabled:
+        db.session.commit()
+        return {"mfa_required": True, "mfa_token": mfa.challenge_token(user), "methods": ["totp"]}
+    return complete_login(user, "password", key)
+
+
+def complete_login(user: User, method: str, key: str | None = None) -> dict[str, Any]:
+    """Start a session for a user who proved who they are (``method``): the login answer."""
     family = start_family(user)
     access, refresh, jti = _issue(user, family.id)
     family.current_refresh_jti = jti
@@ -127,10 +147,41 @@ def login(username: str, password: str) -> dict[str, Any]:
         user,
         target_type="session",
         target_id=family.id,
-        details={"username": key},
+        details={"username": key or _login_key(user.username), "method": method},
     )
     db.session.commit()
-    return {**_pair(access, refresh), "user": user}
+    return {**_pair(access, refresh, user), "user": user}
+
+
+def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
+    """Second step of a password sign-in with TOTP on: a code (or recovery code) → session.
+
+    Wrong codes are failed logins of that username, so the login limiter covers them too.
+    """
+    user = db.session.get(User, mfa.challenge_user(mfa_token))
+    if user is None:
+        raise ApiError(401, "unauthorized", "The two-factor sign-in token is invalid.")
+    key = _login_key(user.username)
+    _refuse_if_limited(key)
+    if user.disabled:
+        _failed(key, "disabled", user)
+        raise ApiError(403, "user_disabled", "This account is disabled.")
+    used = mfa.check_code(user, code)
+    if used is None:
+        db.session.rollback()
+        _failed(key, "bad_totp", user)
+        raise ApiError(401, "invalid_code", "The two-factor code is not right or was used already.")
+    result = complete_login(user, "totp", key)
+    if used == "recovery":
+        audit.record_by_user(
+            "user.mfa_recovery_used",
+            user,
+            target_type="user",
+            target_id=user.id,
+            details={"left": mfa.recovery_codes_left(user.id)},
+        )
+        db.session.commit()
+    return result
 
 
 def start_family(user: User) -> TokenFamily:
@@ -189,7 +240,7 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
         log.warning("refresh token reuse: session %s of user %s revoked", family_id, user.id)
         raise ApiError(401, "token_revoked", "This refresh token was already used; sign in again.")
     db.session.commit()
-    return _pair(access, refresh)
+    return _pair(access, refresh, user)
 
 
 def revoke_family(family_id: str, reason: str) -> bool:
