@@ -2,8 +2,8 @@
 every HTTP call to a provider (each with a timeout; unreachable → 503).
 
 Discovery documents are kept for an hour; the JWKS until an ID token names a key id it does
-not hold, which is how providers rotate keys (fetched again at most every few seconds, so a
-forged kid cannot make the server hammer the provider).
+not hold, which is how providers rotate keys. (ID tokens reach us only from the provider's own
+token endpoint, never from the browser, so an outsider cannot make us fetch keys at will.)
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ..errors import ApiError, not_found
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 DISCOVERY_TTL = 3600.0
-JWKS_MIN_REFETCH = 5.0
 
 
 @dataclass(frozen=True)
@@ -186,9 +185,8 @@ def keys(provider: Provider, *, want_kid: str | None = None) -> KeySet:
     with CACHE.lock:
         hit = CACHE.jwks.get(provider.issuer)
     if hit is not None:
-        fetched_at, keyset = hit
-        known = want_kid is None or any(k.kid == want_kid for k in keyset.keys)
-        if known or now - fetched_at < JWKS_MIN_REFETCH:
+        keyset = hit[1]
+        if want_kid is None or any(k.kid == want_kid for k in keyset.keys):
             return keyset
     data = _get_json(provider, metadata(provider)["jwks_uri"], "jwks")
     try:
