@@ -44,6 +44,7 @@ def test_setup_confirm_and_sign_in_with_totp(app, api, client):
     setup = client.post(SETUP, headers=headers).get_json()
     assert setup["otpauth_uri"].startswith("otpauth://totp/NexaVPN:tina?")
     assert f"secret={setup['secret']}" in setup["otpauth_uri"]
+    assert setup["qr_svg"].startswith("data:image/svg+xml")
 
     wrong = client.post(CONFIRM, json={"code": "000000"}, headers=headers)
     assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "invalid_code"

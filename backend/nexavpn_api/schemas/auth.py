@@ -73,6 +73,9 @@ class TotpSetupSchema(Schema):
 
     secret = fields.String(required=True, metadata={"description": "base32"})
     otpauth_uri = fields.String(required=True)
+    qr_svg = fields.String(
+        metadata={"description": "the otpauth URI as a QR code, an SVG data: URI for an <img>"}
+    )
 
 
 class RecoveryCodesSchema(Schema):
