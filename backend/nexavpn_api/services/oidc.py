@@ -280,7 +280,9 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str) -> dict[str, 
     aud = claims.get("aud")
     auds = aud if isinstance(aud, list) else [aud]
     checks = {
-        "issuer": claims.get("iss") == provider.issuer,
+        # Exact, but for a trailing slash (authentik's issuers end in one, other docs drop it).
+        "issuer": isinstance(claims.get("iss"), str)
+        and claims["iss"].rstrip("/") == provider.issuer.rstrip("/"),
         "audience": provider.client_id in auds
         and (len(auds) == 1 or claims.get("azp") == provider.client_id),
         "nonce": isinstance(claims.get("nonce"), str)
