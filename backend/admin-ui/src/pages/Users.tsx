@@ -119,7 +119,6 @@ export function UsersPage() {
                   <th>Groups</th>
                   <th>Status</th>
                   <th>Sign-in</th>
-                  <th>Two-factor</th>
                   <th>Created</th>
                   <th>
                     <span className="sr-only">Actions</span>
@@ -136,14 +135,13 @@ export function UsersPage() {
                     <td>{u.role === 'admin' ? <Badge tone="warn">admin</Badge> : 'user'}</td>
                     <td>{u.groups.length ? u.groups.join(', ') : '—'}</td>
                     <td>{u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}</td>
-                    <td>{u.sign_in_method === 'oidc' ? `SSO (${u.sso_provider ?? 'provider'})` : 'Password'}</td>
                     <td>
-                      {u.totp_enabled ? (
-                        <Badge tone="good">on</Badge>
-                      ) : u.sign_in_method === 'oidc' ? (
-                        <span className="muted">at the provider</span>
-                      ) : (
-                        'off'
+                      {u.sign_in_method === 'oidc' ? `SSO (${u.sso_provider ?? 'provider'})` : 'Password'}
+                      {u.totp_enabled && (
+                        <>
+                          {' '}
+                          <Badge tone="good">2FA</Badge>
+                        </>
                       )}
                     </td>
                     <td className="nowrap">{fmtTime(u.created_at)}</td>

@@ -152,6 +152,8 @@ describe('users page', () => {
     expect(within(samRow).queryByRole('button', { name: 'Reset two-factor' })).toBeNull()
     const tinaRow = screen.getByText('tina').closest('tr') as HTMLElement
     expect(tinaRow).toHaveTextContent('Password')
+    expect(tinaRow).toHaveTextContent('2FA')
+    expect(samRow).not.toHaveTextContent('2FA')
     await user.click(within(tinaRow).getByRole('button', { name: 'Reset two-factor' }))
     const dialog = await screen.findByRole('dialog')
     expect(server.requests.some((r) => r.method === 'DELETE')).toBe(false)
