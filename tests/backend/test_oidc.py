@@ -387,3 +387,49 @@ def test_provider_gone_during_callback_sends_the_client_an_error(app, server, si
         "state": "client-state",
     }
     assert back.headers["Location"].startswith(CLIENT_REDIRECT)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"code_challenge_method": "plain"},
+        {"code_challenge": "short"},
+        {"code_challenge": "!" * 43},
+        {"redirect_uri": ""},
+    ],
+)
+def test_bad_start_parameters_are_400(server, params):
+    base = {
+        "redirect_uri": CLIENT_REDIRECT,
+        "state": "s",
+        "code_challenge": pkce()[1],
+        "code_challenge_method": "S256",
+    }
+    resp = requests.get(
+        server.api + "/auth/oidc/mock/start",
+        params={**base, **params},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"code": "x"},
+        {"code": "x", "code_verifier": "short"},
+        {"code": "x" * 600, "code_verifier": "v" * 43},
+        {"code": "x", "code_verifier": "v" * 43, "extra": 1},
+    ],
+)
+def test_bad_token_bodies_are_400(server, body):
+    resp = requests.post(server.api + "/auth/oidc/token", json=body, timeout=10)
+    assert resp.status_code == 400, resp.text
+
+
+def test_callback_without_state_is_400(server):
+    resp = requests.get(server.api + "/auth/oidc/mock/callback", allow_redirects=False, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_state"
