@@ -18,6 +18,7 @@ from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
 from .metrics import init_metrics
 from .security import init_jwt_callbacks
+from .services import oidc_providers
 from .web import register_web
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -70,5 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_web(app)
     init_metrics(app)  # /metrics only when NEXAVPN_METRICS_ENABLED (docs/operations.md)
+    with app.app_context():  # a mistyped identity provider stops the start, not a sign-in
+        oidc_providers.configured()
     app.extensions["nexavpn_version"] = __version__
     return app

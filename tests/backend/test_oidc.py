@@ -433,3 +433,51 @@ def test_bad_token_bodies_are_400(server, body):
 def test_callback_without_state_is_400(server):
     resp = requests.get(server.api + "/auth/oidc/mock/callback", allow_redirects=False, timeout=10)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_state"
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ({"id": "Bad Id"}, "id"),
+        ({"issuer": "http://sso.example.com"}, "https"),
+        ({"client_secret": ""}, "client_secret"),
+        ({"groups": "x"}, "unknown fields"),
+    ],
+)
+def test_a_wrong_provider_entry_stops_the_start(tmp_path, entry, why):
+    from nexavpn_api.app import create_app
+
+    good = {
+        "id": "corp",
+        "name": "Corp",
+        "issuer": "https://sso.example.com",
+        "client_id": "c",
+        "client_secret": "s",
+    }
+    with pytest.raises(RuntimeError, match=why):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                "DATA_DIR": str(tmp_path),
+                "SECRET_KEY": "k",
+                "JWT_SECRET_KEY": "j" * 40,
+                "NEXAVPN_OIDC_PROVIDERS": [{**good, **entry}],
+            }
+        )
+
+
+def test_providers_file_and_json_env(tmp_path, monkeypatch):
+    import json
+
+    from nexavpn_api.config import load_config
+
+    path = tmp_path / "providers.json"
+    path.write_text(json.dumps([{"id": "f"}]))
+    monkeypatch.setenv("NEXAVPN_OIDC_PROVIDERS_FILE", str(path))
+    monkeypatch.delenv("NEXAVPN_OIDC_PROVIDERS", raising=False)
+    assert load_config({"DATA_DIR": str(tmp_path)})["NEXAVPN_OIDC_PROVIDERS"] == [{"id": "f"}]
+    monkeypatch.setenv("NEXAVPN_OIDC_PROVIDERS", '[{"id": "e"}]')
+    assert load_config({"DATA_DIR": str(tmp_path)})["NEXAVPN_OIDC_PROVIDERS"] == [{"id": "e"}]
+    monkeypatch.setenv("NEXAVPN_OIDC_PROVIDERS", "{not json")
+    with pytest.raises(RuntimeError, match="not valid JSON"):
+        load_config({"DATA_DIR": str(tmp_path)})
