@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from . import StrictSchema
 
@@ -111,8 +111,6 @@ class OidcCallbackArgsSchema(Schema):
     """What the provider sends back (unknown parameters such as session_state are ignored)."""
 
     class Meta:
-        from marshmallow import EXCLUDE
-
         unknown = EXCLUDE
 
     state = fields.String(load_default="", validate=validate.Length(max=512))
