@@ -124,6 +124,7 @@ class SigningIdp:
     sign_key: RSAKey | None = None
     sub: str = "signing-user-1"
     extra: dict[str, Any] = field(default_factory=dict)
+    userinfo_claims: dict[str, Any] = field(default_factory=dict)
     jwks_fetches: int = 0
 
     def __post_init__(self) -> None:
@@ -193,7 +194,7 @@ class SigningIdp:
         )
 
     def _userinfo(self):
-        return jsonify(sub=self.sub)
+        return jsonify({"sub": self.sub, **self.userinfo_claims})
 
     def stop(self) -> None:
         self.server.stop()

@@ -71,7 +71,7 @@ def app_config(
     CACHE.clear()
     app_config["NEXAVPN_OIDC_PROVIDERS"] = [
         provider("mock", mock_idp.url, groups_claim="groups", admin_group="vpn-admins"),
-        provider("signer", signing_idp.url),
+        provider("signer", signing_idp.url, groups_claim="roles"),
         provider("down", f"http://127.0.0.1:{free_port()}"),
         provider("hung", f"http://127.0.0.1:{silent_port}"),
     ]
@@ -481,3 +481,17 @@ def test_providers_file_and_json_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NEXAVPN_OIDC_PROVIDERS", "{not json")
     with pytest.raises(RuntimeError, match="not valid JSON"):
         load_config({"DATA_DIR": str(tmp_path)})
+
+
+def test_claims_only_in_userinfo_are_used(server, signing_idp):
+    signing_idp.userinfo_claims = {"roles": ["ops", "db admins"], "email": "s@example.com"}
+    token, _ = sign_in(server, "signer", follow_signing_idp)
+    assert token.status_code == 200, token.text
+    me = _me(server, token.json()["access_token"])
+    assert me["groups"] == ["db_admins", "ops"] and me["email"] == "s@example.com"
+
+
+def test_userinfo_of_another_subject_is_refused(server, signing_idp):
+    signing_idp.userinfo_claims = {"sub": "someone-else"}
+    _back, params = sign_in(server, "signer", follow_signing_idp)
+    assert params == {"error": "invalid_id_token", "state": "client-state"}
