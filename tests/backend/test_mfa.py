@@ -229,3 +229,19 @@ def test_mfa_required_all(mfa_for_all, api, client):
     assert body["mfa_setup_required"] is True
     blocked = client.get("/api/v1/devices", headers=api.headers(body["access_token"]))
     assert blocked.status_code == 403
+
+
+def test_a_password_change_voids_a_pending_challenge(api, client):
+    headers = api.user_headers("cai")
+    secret, _ = _enable(client, headers)
+    token = _challenge(client, "cai")
+    from nexavpn_api.extensions import db
+    from nexavpn_api.models import User
+    from nexavpn_api.services.passwords import hash_password
+
+    with api.app.app_context():
+        user = db.session.execute(db.select(User).where(User.username == "cai")).scalar_one()
+        user.password_hash = hash_password("another password 1")
+        db.session.commit()
+    resp = client.post(VERIFY, json={"mfa_token": token, "code": _code(secret, 1)})
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthorized"

@@ -158,9 +158,7 @@ def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
 
     Wrong codes are failed logins of that username, so the login limiter covers them too.
     """
-    user = db.session.get(User, mfa.challenge_user(mfa_token))
-    if user is None:
-        raise ApiError(401, "unauthorized", "The two-factor sign-in token is invalid.")
+    user = mfa.challenge_user(mfa_token)
     key = _login_key(user.username)
     _refuse_if_limited(key)
     if user.disabled:
