@@ -210,19 +210,30 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt=_MFA_SALT)
 
 
+def _password_tag(user: User) -> str:
+    """Ties a challenge to the password it answered: a password change voids it."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
 def challenge_token(user: User) -> str:
     """The ``mfa_token`` of a right password: names the user for five minutes, nothing more."""
-    return _serializer().dumps({"uid": user.id, "n": secrets.token_urlsafe(8)})
+    return _serializer().dumps({"uid": user.id, "pw": _password_tag(user)})
 
 
-def challenge_user(token: str) -> int:
-    """The user id an ``mfa_token`` names, or 401 when it is forged or older than 5 minutes."""
+def challenge_user(token: str) -> User:
+    """The user an ``mfa_token`` names, or 401 when it is forged, older than 5 minutes, or
+    the password changed since."""
+    invalid = ApiError(401, "unauthorized", "The two-factor sign-in token is invalid.")
     try:
         data: Any = _serializer().loads(token, max_age=MFA_TOKEN_SECONDS)
-        return int(data["uid"])
+        user = db.session.get(User, int(data["uid"]))
+        tag = str(data["pw"])
     except SignatureExpired:
         raise ApiError(
             401, "mfa_token_expired", "The sign-in took too long; start again."
         ) from None
     except (BadSignature, KeyError, TypeError, ValueError):
-        raise ApiError(401, "unauthorized", "The two-factor sign-in token is invalid.") from None
+        raise invalid from None
+    if user is None or not secrets.compare_digest(tag, _password_tag(user)):
+        raise invalid
+    return user
