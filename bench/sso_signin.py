@@ -98,8 +98,8 @@ def main() -> None:
             assert requests.post(login, json=pw, timeout=10).status_code == 200
             password.append((time.perf_counter() - t) * 1000)
 
-        # TOTP codes are single-use per 30 s step: one sign-in per step (a few, not many).
-        for i in range(min(3, args.rounds)):
+        # A TOTP code works once per 30 s step: the bench forgets the used step between rounds.
+        for _ in range(min(3, args.rounds)):
             with app.app_context():
                 db.session.execute(
                     db.update(User).where(User.username == "totp").values(totp_last_step=None)
