@@ -148,6 +148,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Single sign-on and two-factor (docs/operations.md).
         "NEXAVPN_OIDC_PROVIDERS": _oidc_providers(),
         "NEXAVPN_OIDC_TIMEOUT_SECONDS": _env_int("OIDC_TIMEOUT_SECONDS", 10),
+        # How long a single sign-on session may be refreshed before the provider is asked again.
+        "NEXAVPN_SSO_SESSION_SECONDS": _env_int("SSO_SESSION_SECONDS", 24 * 3600),
         "NEXAVPN_PUBLIC_URL": os.environ.get(ENV_PREFIX + "PUBLIC_URL", "").rstrip("/"),
         "NEXAVPN_MFA_REQUIRED": _mfa_required(),
         "NEXAVPN_PASSWORD_LOGIN": _env_bool("PASSWORD_LOGIN", True),

@@ -25,6 +25,7 @@ from tests.backend.oidc_helpers import (
     start,
 )
 from tests.backend.provisioning_helpers import enroll_body, make_gateway, make_policy
+from tests.backend_fixtures import TEST_PASSWORD
 
 POLICY_NET = "10.20.0.0/24"
 
@@ -495,3 +496,58 @@ def test_userinfo_of_another_subject_is_refused(server, signing_idp):
     signing_idp.userinfo_claims = {"sub": "someone-else"}
     _back, params = sign_in(server, "signer", follow_signing_idp)
     assert params == {"error": "invalid_id_token", "state": "client-state"}
+
+
+def test_sso_sessions_end_after_their_limit(app, server, mock_idp):
+    mock_idp.set_user("ivy-sub", preferred_username="ivy")
+    token, _ = sign_in(server, "mock", _mock_step(mock_idp, "ivy-sub"))
+    refresh = token.json()["refresh_token"]
+    ok = requests.post(
+        server.api + "/auth/refresh", headers={"Authorization": f"Bearer {refresh}"}, timeout=10
+    )
+    assert ok.status_code == 200  # within the limit: refresh works as for any session
+    from datetime import timedelta
+
+    from nexavpn_api.extensions import db
+    from nexavpn_api.models import TokenFamily
+    from nexavpn_api.models._types import utcnow
+
+    with app.app_context():  # a day and a second later
+        db.session.execute(
+            db.update(TokenFamily).values(created_at=utcnow() - timedelta(seconds=86401))
+        )
+        db.session.commit()
+    late = requests.post(
+        server.api + "/auth/refresh",
+        headers={"Authorization": f"Bearer {ok.json()['refresh_token']}"},
+        timeout=10,
+    )
+    assert late.status_code == 401 and late.json()["error"]["code"] == "session_expired"
+    me = requests.get(
+        server.api + "/auth/me",
+        headers={"Authorization": f"Bearer {ok.json()['access_token']}"},
+        timeout=10,
+    )
+    assert me.status_code == 401  # the whole session ended
+
+
+def test_password_sessions_have_no_sso_limit(app, api, server):
+    api.create_user("pete")
+    body = requests.post(
+        server.api + "/auth/login", json={"username": "pete", "password": TEST_PASSWORD}, timeout=10
+    ).json()
+    from datetime import timedelta
+
+    from nexavpn_api.extensions import db
+    from nexavpn_api.models import TokenFamily
+    from nexavpn_api.models._types import utcnow
+
+    with app.app_context():
+        db.session.execute(db.update(TokenFamily).values(created_at=utcnow() - timedelta(days=5)))
+        db.session.commit()
+    resp = requests.post(
+        server.api + "/auth/refresh",
+        headers={"Authorization": f"Bearer {body['refresh_token']}"},
+        timeout=10,
+    )
+    assert resp.status_code == 200

@@ -47,9 +47,11 @@ def refresh_lifetime() -> int:
     return _seconds(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
 
 
-def _issue(user: User, family_id: str) -> tuple[str, str, str]:
+def _issue(user: User, family_id: str, *, sso: bool = False) -> tuple[str, str, str]:
     """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
     claims: dict[str, Any] = {"fam": family_id}
+    if sso:
+        claims["sso"] = True  # the session's lifetime is capped (see sso_session_ended)
     if mfa.setup_required(user):
         claims["mfa_setup"] = True  # only the TOTP setup calls until it is confirmed
     refresh_jti = str(uuid.uuid4())
@@ -140,7 +142,7 @@ def login(username: str, password: str) -> dict[str, Any]:
 def complete_login(user: User, method: str, key: str | None = None) -> dict[str, Any]:
     """Start a session for a user who proved who they are (``method``): the login answer."""
     family = start_family(user)
-    access, refresh, jti = _issue(user, family.id)
+    access, refresh, jti = _issue(user, family.id, sso=method == "oidc")
     family.current_refresh_jti = jti
     audit.record_by_user(
         ratelimit.LOGIN_OK,
@@ -208,7 +210,9 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
     """
     family_id = claims.get("fam")
     jti = claims.get("jti")
-    access, refresh, new_jti = _issue(user, family_id)
+    if claims.get("sso"):
+        _end_if_sso_session_too_old(user, family_id)
+    access, refresh, new_jti = _issue(user, family_id, sso=bool(claims.get("sso")))
     now = utcnow()
     result = db.session.execute(
         update(TokenFamily)
@@ -239,6 +243,30 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(401, "token_revoked", "This refresh token was already used; sign in again.")
     db.session.commit()
     return _pair(access, refresh, user)
+
+
+def _end_if_sso_session_too_old(user: User, family_id: str) -> None:
+    """A single sign-on session lives at most NEXAVPN_SSO_SESSION_SECONDS, then the user signs
+    in at the provider again: that is when groups removed there (or a user removed there) take
+    effect here, since the provider is asked only at sign-in."""
+    limit = int(current_app.config.get("NEXAVPN_SSO_SESSION_SECONDS") or 0)
+    if limit <= 0:
+        return
+    created = db.session.execute(
+        select(TokenFamily.created_at).where(TokenFamily.id == family_id)
+    ).scalar_one_or_none()
+    if created is not None and created + timedelta(seconds=limit) > utcnow():
+        return
+    revoke_family(family_id, "sso_session_expired")
+    audit.record_by_user(
+        "auth.session_expired",
+        user,
+        target_type="session",
+        target_id=family_id,
+        details={"reason": "single sign-on session older than its limit", "limit": limit},
+    )
+    db.session.commit()
+    raise ApiError(401, "session_expired", "Sign in with your identity provider again.")
 
 
 def revoke_family(family_id: str, reason: str) -> bool:
