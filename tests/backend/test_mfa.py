@@ -245,3 +245,35 @@ def test_a_password_change_voids_a_pending_challenge(api, client):
         db.session.commit()
     resp = client.post(VERIFY, json={"mfa_token": token, "code": _code(secret, 1)})
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_racing_verifications_accept_a_code_once(app, api, client):
+    """Two sign-ins racing with the same code over real HTTP: one session, one refusal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from tests.backend.oidc_helpers import LiveServer
+
+    headers = api.user_headers("dan")
+    secret, _ = _enable(client, headers)
+    tokens = [_challenge(client, "dan") for _ in range(4)]
+    code = _code(secret, 1)
+    server = LiveServer(app)
+    try:
+        with ThreadPoolExecutor(len(tokens)) as pool:
+            statuses = list(
+                pool.map(
+                    lambda t: (
+                        requests.post(
+                            server.api + "/auth/mfa/verify",
+                            json={"mfa_token": t, "code": code},
+                            timeout=30,
+                        ).status_code
+                    ),
+                    tokens,
+                )
+            )
+    finally:
+        server.stop()
+    assert sorted(statuses) == [200, 401, 401, 401], statuses
