@@ -54,7 +54,7 @@ class Refresh(MethodView):
     """Refresh-token rotation."""
 
     @blp.response(200, RefreshResponseSchema)
-    @error_responses(blp, 401)
+    @error_responses(blp, 401, 403)
     @blp.doc(security=BEARER)
     def post(self):
         """Spend the refresh token (`Authorization: Bearer <refresh_token>`) for a new pair.
