@@ -20,6 +20,7 @@ from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
 from .metrics import init_metrics
 from .security import init_jwt_callbacks
+from .services import oidc_providers
 from .web import register_web
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -66,6 +67,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
         JWT_TOKEN_LOCATION=["headers"],
+        # Browser sessions: the refresh cookie is read only by /auth/refresh, which checks the
+        # double-submit CSRF header itself (api.browser_session).
+        JWT_REFRESH_COOKIE_NAME="nexavpn_refresh",
+        JWT_COOKIE_CSRF_PROTECT=False,
         JWT_BLACKLIST_ENABLED=True,
         PROPAGATE_EXCEPTIONS=False,
     )
@@ -91,5 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_db_faults(app)
     register_web(app)
     init_metrics(app)  # /metrics only when NEXAVPN_METRICS_ENABLED (docs/operations.md)
+    with app.app_context():  # a mistyped identity provider stops the start, not a sign-in
+        oidc_providers.configured()
     app.extensions["nexavpn_version"] = __version__
     return app

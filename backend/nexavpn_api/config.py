@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -88,6 +89,40 @@ def longpoll_capacity() -> int:
     return max(1, _env_int("LONGPOLL_CAPACITY", 10000))
 
 
+def _oidc_providers() -> list[dict[str, Any]]:
+    """The identity providers from NEXAVPN_OIDC_PROVIDERS (JSON) or NEXAVPN_OIDC_PROVIDERS_FILE.
+
+    Only parsed here; services.oidc_providers checks each entry when the app starts.
+    """
+    raw = os.environ.get(ENV_PREFIX + "OIDC_PROVIDERS", "")
+    source = ENV_PREFIX + "OIDC_PROVIDERS"
+    path = os.environ.get(ENV_PREFIX + "OIDC_PROVIDERS_FILE", "")
+    if not raw.strip() and path:
+        source = path
+        try:
+            raw = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot read {ENV_PREFIX}OIDC_PROVIDERS_FILE {path}: {exc}"
+            ) from exc
+    if not raw.strip():
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{source} is not valid JSON: {exc}") from exc
+    if not isinstance(value, list):
+        raise RuntimeError(f"{source} must be a JSON list of providers")
+    return value
+
+
+def _mfa_required() -> str:
+    raw = (os.environ.get(ENV_PREFIX + "MFA_REQUIRED") or "off").strip().lower()
+    if raw not in {"off", "admins", "all"}:
+        raise RuntimeError(f"{ENV_PREFIX}MFA_REQUIRED must be off, admins or all, got {raw!r}")
+    return raw
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config: defaults < environment < explicit overrides (tests)."""
     overrides = dict(overrides or {})
@@ -148,6 +183,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NEXAVPN_TRUST_PROXY": _env_bool("TRUST_PROXY", False),
         "NEXAVPN_METRICS_ENABLED": _env_bool("METRICS_ENABLED", False),
         "NEXAVPN_ADMIN_UI_DIR": os.environ.get(ENV_PREFIX + "ADMIN_UI_DIR", ""),
+        # Single sign-on and two-factor (docs/operations.md).
+        "NEXAVPN_OIDC_PROVIDERS": _oidc_providers(),
+        "NEXAVPN_OIDC_TIMEOUT_SECONDS": _env_int("OIDC_TIMEOUT_SECONDS", 10),
+        # How long a single sign-on session may be refreshed before the provider is asked again.
+        "NEXAVPN_SSO_SESSION_SECONDS": _env_int("SSO_SESSION_SECONDS", 24 * 3600),
+        "NEXAVPN_PUBLIC_URL": os.environ.get(ENV_PREFIX + "PUBLIC_URL", "").rstrip("/"),
+        "NEXAVPN_MFA_REQUIRED": _mfa_required(),
+        "NEXAVPN_PASSWORD_LOGIN": _env_bool("PASSWORD_LOGIN", True),
     }
     cfg.update(overrides)
     _check_trusted_proxies(str(cfg.get("NEXAVPN_TRUSTED_PROXIES") or ""))

@@ -110,6 +110,28 @@ _FAMILY_AND_USER = (
 )
 
 
+# What a session may reach while NEXAVPN_MFA_REQUIRED waits for its user to set up TOTP.
+MFA_SETUP_PATHS = frozenset(
+    "/api/v1/auth/" + p for p in ("me", "logout", "refresh", "mfa/totp", "mfa/totp/confirm")
+)
+
+
+def _refuse_until_mfa_setup(user: User) -> None:
+    """403 ``mfa_setup_required`` for anything but the setup calls while TOTP is owed.
+
+    Checked on every token (not only on a claim minted at login), so turning the setting on
+    takes effect for live sessions too, and confirming TOTP frees the same session at once.
+    """
+    from .services.mfa import setup_required
+
+    if request.path not in MFA_SETUP_PATHS and setup_required(user):
+        raise ApiError(
+            403,
+            "mfa_setup_required",
+            "Set up two-factor sign-in first (POST /api/v1/auth/mfa/totp).",
+        )
+
+
 def init_jwt_callbacks() -> None:
     """Wire flask-jwt-extended to our users, token families and error envelope."""
 
@@ -129,15 +151,14 @@ def init_jwt_callbacks() -> None:
             return True
         if not fam_id:
             return True
-        row = db.session.execute(
-            _FAMILY_AND_USER, {"fam": str(fam_id), "uid": user_id}
-        ).first()
+        row = db.session.execute(_FAMILY_AND_USER, {"fam": str(fam_id), "uid": user_id}).first()
         if row is None:
             return True
         user, revoked_at, expires_at, device_id, revoked_reason = row
         if revoked_at is not None or expires_at <= utcnow():
             g.nexavpn_revoked_reason = revoked_reason if revoked_at is not None else None
             return True
+        _refuse_until_mfa_setup(user)
         g.nexavpn_token_user = user
         g.nexavpn_session_device_id = device_id
         return False

@@ -26,6 +26,10 @@ CHECKS: dict[str, list[Where]] = {
     "SessionUser": [("nested", "LoginResponse", "user"), ("get", "/auth/me", "200")],
     "RefreshResponse": [("post", "/auth/refresh", "200")],
     "Health": [("get", "/health", "200")],
+    "Providers": [("get", "/auth/providers", "200")],
+    "Provider": [("nested", "Providers", "oidc")],
+    "TotpSetup": [("post", "/auth/mfa/totp", "200")],
+    "RecoveryCodes": [("post", "/auth/mfa/totp/confirm", "200")],
     "Page": [
         ("get", "/users", "200"),
         ("get", "/devices", "200"),

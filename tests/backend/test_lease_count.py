@@ -183,8 +183,7 @@ def test_migration_backfills_existing_leases(empty_db_url, tmp_path):
             )
             db.session.execute(
                 text(
-                    'INSERT INTO ip_leases (gateway_id, "offset", device_id)'
-                    " VALUES (:gw, :o, :i)"
+                    'INSERT INTO ip_leases (gateway_id, "offset", device_id) VALUES (:gw, :o, :i)'
                 ),
                 {"gw": gw, "o": i + 1, "i": i},
             )

@@ -76,13 +76,17 @@ def test_errors_by_code_and_latency(metrics_config, app, client):
     )
     assert d404 == 3
     code = bad.get_json()["error"]["code"]
-    assert _get(after, "nexavpn_http_errors_total", status="401", code=code) - _get(
-        before, "nexavpn_http_errors_total", status="401", code=code
-    ) == 1
+    assert (
+        _get(after, "nexavpn_http_errors_total", status="401", code=code)
+        - _get(before, "nexavpn_http_errors_total", status="401", code=code)
+        == 1
+    )
     key = dict(method="GET", route="/api/v1/health", status="200")
-    assert _get(after, "nexavpn_http_request_duration_seconds_count", **key) - _get(
-        before, "nexavpn_http_request_duration_seconds_count", **key
-    ) == 1
+    assert (
+        _get(after, "nexavpn_http_request_duration_seconds_count", **key)
+        - _get(before, "nexavpn_http_request_duration_seconds_count", **key)
+        == 1
+    )
 
 
 def test_fleet_gauges_come_from_the_database(metrics_config, app, client, api):
@@ -92,19 +96,36 @@ def test_fleet_gauges_come_from_the_database(metrics_config, app, client, api):
 
     uid = api.create_user("bob")
     with app.app_context():
-        gw_on = Gateway(name="gw-on", endpoint="vpn.example.com:51820", vpn_cidr="10.8.0.0/24",
-                        agent_token_hash="a" * 64, last_seen_at=utcnow())
-        gw_off = Gateway(name="gw-off", endpoint="vpn2.example.com:51820",
-                         vpn_cidr="10.9.0.0/24", agent_token_hash="b" * 64,
-                         last_seen_at=utcnow() - timedelta(hours=1))
+        gw_on = Gateway(
+            name="gw-on",
+            endpoint="vpn.example.com:51820",
+            vpn_cidr="10.8.0.0/24",
+            agent_token_hash="a" * 64,
+            last_seen_at=utcnow(),
+        )
+        gw_off = Gateway(
+            name="gw-off",
+            endpoint="vpn2.example.com:51820",
+            vpn_cidr="10.9.0.0/24",
+            agent_token_hash="b" * 64,
+            last_seen_at=utcnow() - timedelta(hours=1),
+        )
         db.session.add_all([gw_on, gw_off])
         db.session.flush()
         for i in range(3):
-            db.session.add(Device(user_id=uid, gateway_id=gw_on.id, name=f"d{i}",
-                                  fingerprint=f"{i:02d}" * 16, public_key=f"{i}" * 43 + "=",
-                                  platform="linux", vpn_ip=f"10.8.0.{i + 2}",
-                                  status="revoked" if i == 2 else "active",
-                                  last_handshake_at=utcnow() if i == 0 else None))
+            db.session.add(
+                Device(
+                    user_id=uid,
+                    gateway_id=gw_on.id,
+                    name=f"d{i}",
+                    fingerprint=f"{i:02d}" * 16,
+                    public_key=f"{i}" * 43 + "=",
+                    platform="linux",
+                    vpn_ip=f"10.8.0.{i + 2}",
+                    status="revoked" if i == 2 else "active",
+                    last_handshake_at=utcnow() if i == 0 else None,
+                )
+            )
         db.session.commit()
     s = _scrape(client)
     assert _get(s, "nexavpn_gateways_online") == 1
@@ -161,8 +182,9 @@ def test_enrollment_counter_counts_201_and_200(metrics_config, app):
     def fake_enroll():
         status = next(answers)
         if status == 409:
-            return jsonify({"error": {"code": "public_key_in_use", "message": "x",
-                                      "details": {}}}), 409
+            return jsonify(
+                {"error": {"code": "public_key_in_use", "message": "x", "details": {}}}
+            ), 409
         return jsonify({"device": {}}), status
 
     original = metrics.ENROLL_RULE
@@ -177,12 +199,16 @@ def test_enrollment_counter_counts_201_and_200(metrics_config, app):
     finally:
         metrics.ENROLL_RULE = original
     for result in ("new", "reenroll"):
-        assert _get(after, "nexavpn_enrollments_total", result=result) - _get(
-            before, "nexavpn_enrollments_total", result=result
-        ) == 1
-    assert _get(after, "nexavpn_http_errors_total", status="409", code="public_key_in_use") - _get(
-        before, "nexavpn_http_errors_total", status="409", code="public_key_in_use"
-    ) == 1
+        assert (
+            _get(after, "nexavpn_enrollments_total", result=result)
+            - _get(before, "nexavpn_enrollments_total", result=result)
+            == 1
+        )
+    assert (
+        _get(after, "nexavpn_http_errors_total", status="409", code="public_key_in_use")
+        - _get(before, "nexavpn_http_errors_total", status="409", code="public_key_in_use")
+        == 1
+    )
 
 
 def test_parse_allow():

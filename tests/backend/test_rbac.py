@@ -12,6 +12,12 @@ PUBLIC = {
     ("/api/v1/ready", "GET"),
     ("/api/v1/openapi.json", "GET"),
     ("/api/v1/auth/login", "POST"),
+    # the sign-in steps before a session exists
+    ("/api/v1/auth/mfa/verify", "POST"),
+    ("/api/v1/auth/providers", "GET"),
+    ("/api/v1/auth/oidc/<provider_id>/start", "GET"),
+    ("/api/v1/auth/oidc/<provider_id>/callback", "GET"),
+    ("/api/v1/auth/oidc/token", "POST"),
 }
 
 ADMIN_ONLY = [

@@ -74,7 +74,20 @@ def test_admin_creates_reads_lists_updates_deletes(app, client, admin_headers):
     )
     assert resp.status_code == 201
     user = resp.get_json()
-    assert set(user) == {"id", "username", "email", "role", "groups", "disabled", "created_at"}
+    assert set(user) == {
+        "id",
+        "username",
+        "email",
+        "role",
+        "groups",
+        "disabled",
+        "created_at",
+        "sign_in_method",
+        "sso_provider",
+        "totp_enabled",
+    }
+    assert user["sign_in_method"] == "password" and user["sso_provider"] is None
+    assert user["totp_enabled"] is False
     assert user["role"] == "user" and user["groups"] == ["eng", "ops"] and not user["disabled"]
     assert user["created_at"].endswith(("Z", "+00:00"))
     uid = user["id"]

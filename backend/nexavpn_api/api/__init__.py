@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import audit, auth, dashboard, devices, gateway_agent, gateways, health, policies, users
+from . import (
+    audit,
+    auth,
+    dashboard,
+    devices,
+    gateway_agent,
+    gateways,
+    health,
+    policies,
+    sso,
+    users,
+)
 
 BLUEPRINTS = [
     health.blp,
     auth.blp,
+    sso.blp,
     users.blp,
     policies.blp,
     gateways.blp,

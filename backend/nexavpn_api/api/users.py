@@ -9,6 +9,7 @@ from ..pagination import page_schema
 from ..schemas import error_responses
 from ..schemas.users import UserCreateSchema, UserListArgsSchema, UserSchema, UserUpdateSchema
 from ..security import admin_required, current_family_id, login_required
+from ..services import mfa
 from ..services import users as svc
 from .common import Blueprint, api_prefix
 
@@ -82,4 +83,19 @@ class UserItem(MethodView):
         """Delete a user (admin): its devices are revoked and removed. Not yourself, not the
         last enabled admin (409)."""
         svc.delete_user(current_user, svc.get_user(user_id))
+        return None
+
+
+@blp.route("/<int:user_id>/mfa")
+class UserMfa(MethodView):
+    """A user's two-factor sign-in (admin)."""
+
+    @admin_required
+    @blp.response(204)
+    @error_responses(blp, 401, 403, 404)
+    @blp.doc(security=BEARER)
+    def delete(self, user_id: int):
+        """Reset a user's two-factor (a lost phone): TOTP off, recovery codes gone; the user
+        sets it up again (at once when NEXAVPN_MFA_REQUIRED applies to them)."""
+        mfa.reset(current_user, svc.get_user(user_id))
         return None

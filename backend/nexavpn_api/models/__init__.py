@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .device import Device, IpLease, RevokedPublicKey
 from .gateway import Gateway
+from .identity import OidcGrant, RecoveryCode, UserIdentity
 from .policy import Policy, PolicyGroup, PolicyUser
 from .throttle import LoginThrottle
 from .token import TokenFamily
@@ -14,11 +15,14 @@ __all__ = [
     "Gateway",
     "IpLease",
     "LoginThrottle",
+    "OidcGrant",
     "Policy",
     "PolicyGroup",
     "PolicyUser",
+    "RecoveryCode",
     "RevokedPublicKey",
     "TokenFamily",
     "User",
     "UserGroup",
+    "UserIdentity",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,15 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="user")
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Two-factor: the TOTP secret encrypted with a key from SECRET_KEY (services.secretbox);
+    # set but not enabled while a setup awaits its first code. ``totp_last_step`` is the newest
+    # time step accepted, so a code works once.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The identity provider that created the user (None: a password user). SSO users have an
+    # empty password hash, which no password matches.
+    sso_provider: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
@@ -49,6 +58,11 @@ class User(db.Model):
         keep = [g for g in self.group_rows if g.name in wanted]
         have = {g.name for g in keep}
         self.group_rows = keep + [UserGroup(name=n) for n in wanted if n not in have]
+
+    @property
+    def sign_in_method(self) -> str:
+        """How the user signs in: ``oidc`` (created by single sign-on) or ``password``."""
+        return "oidc" if self.sso_provider else "password"
 
     @property
     def is_admin(self) -> bool:

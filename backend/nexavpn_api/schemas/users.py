@@ -37,6 +37,18 @@ class UserSchema(Schema):
     groups = fields.List(fields.String())
     disabled = fields.Boolean()
     created_at = fields.DateTime(dump_only=True)
+    sign_in_method = fields.String(
+        dump_only=True,
+        metadata={"enum": ["password", "oidc"], "description": "how the user signs in"},
+    )
+    sso_provider = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "identity provider id (oidc users)"},
+    )
+    totp_enabled = fields.Boolean(
+        dump_only=True, metadata={"description": "two-factor (TOTP) is on"}
+    )
 
 
 class _EmailBlankIsNone(StrictSchema):

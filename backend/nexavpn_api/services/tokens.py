@@ -25,7 +25,7 @@ from ..extensions import db
 from ..models import TokenFamily, User
 from ..models._types import utcnow
 from ..security import client_ip
-from . import audit, login_limiter
+from . import audit, login_limiter, mfa
 from .passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
@@ -55,22 +55,29 @@ def session_max_lifetime() -> int:
     return int(current_app.config.get("NEXAVPN_SESSION_MAX_SECONDS") or 30 * 24 * 3600)
 
 
-def _issue(user: User, family_id: str) -> tuple[str, str, str]:
+def _issue(user: User, family_id: str, *, sso: bool = False) -> tuple[str, str, str]:
     """Mint an access and a refresh token of ``family_id``; also return the refresh jti."""
-    claims = {"fam": family_id}
+    claims: dict[str, Any] = {"fam": family_id}
+    if sso:
+        claims["sso"] = True  # the session's lifetime is capped (see sso_session_ended)
+    if mfa.setup_required(user):
+        claims["mfa_setup"] = True  # only the TOTP setup calls until it is confirmed
     refresh_jti = str(uuid.uuid4())
     access = create_access_token(identity=user, additional_claims=claims)
     refresh = create_refresh_token(identity=user, additional_claims={**claims, "jti": refresh_jti})
     return access, refresh, refresh_jti
 
 
-def _pair(access: str, refresh: str) -> dict[str, Any]:
-    return {
+def _pair(access: str, refresh: str, user: User) -> dict[str, Any]:
+    pair: dict[str, Any] = {
         "access_token": access,
         "refresh_token": refresh,
         "token_type": TOKEN_TYPE,
         "expires_in": access_lifetime(),
     }
+    if mfa.setup_required(user):
+        pair["mfa_setup_required"] = True
+    return pair
 
 
 def _login_key(username: str) -> str:
@@ -90,6 +97,8 @@ def login(username: str, password: str) -> dict[str, Any]:
 
     Unknown users and wrong passwords take the same time and get the same 401; a disabled
     user with the right password learns it is disabled (403), with a wrong one it does not.
+    Users created by single sign-on have no password (an empty hash), so theirs is "wrong".
+    With TOTP on, the right password answers a challenge instead of tokens.
     """
     key = _login_key(username)
     attempt = login_limiter.check(key, client_ip())
@@ -97,12 +106,12 @@ def login(username: str, password: str) -> dict[str, Any]:
     # so on SQLite the write lock is held only for the short write at the end.
     with read_phase():
         found = find_user_by_username(key)
-        user_id, stored_hash = (found.id, found.password_hash) if found else (None, None)
+        user_id, stored_hash = (found.id, found.password_hash or None) if found else (None, None)
 
     ok = verify_password(stored_hash, password)
-    new_hash = hash_password(password) if ok and needs_rehash(stored_hash) else None
+    new_hash = hash_password(password) if ok and stored_hash and needs_rehash(stored_hash) else None
     user = db.session.get(User, user_id) if user_id is not None else None
-    if user is not None and user.password_hash != stored_hash:
+    if user is not None and (user.password_hash or None) != stored_hash:
         ok = False  # the password changed while we were checking the old one
     if user is None or not ok:
         login_limiter.record_failure(
@@ -112,22 +121,63 @@ def login(username: str, password: str) -> dict[str, Any]:
     if user.disabled:
         login_limiter.record_failure(attempt, "disabled", user)
         raise ApiError(403, "user_disabled", "This account is disabled.")
-    login_limiter.record_success(attempt)
 
     if new_hash is not None:
         user.password_hash = new_hash
+    if user.totp_enabled:
+        # The attempt stays counted until the second factor is verified.
+        db.session.commit()
+        return {"mfa_required": True, "mfa_token": mfa.challenge_token(user), "methods": ["totp"]}
+    login_limiter.record_success(attempt)
+    return complete_login(user, "password", key)
+
+
+def complete_login(user: User, method: str, key: str | None = None) -> dict[str, Any]:
+    """Start a session for a user who proved who they are (``method``): the login answer."""
     family = start_family(user)
-    access, refresh, jti = _issue(user, family.id)
+    access, refresh, jti = _issue(user, family.id, sso=method == "oidc")
     family.current_refresh_jti = jti
     audit.record_by_user(
         login_limiter.LOGIN_OK,
         user,
         target_type="session",
         target_id=family.id,
-        details={"username": user.username},
+        details={"username": key or _login_key(user.username), "method": method},
     )
     db.session.commit()
-    return {**_pair(access, refresh), "user": user}
+    return {**_pair(access, refresh, user), "user": user}
+
+
+def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
+    """Second step of a password sign-in with TOTP on: a code (or recovery code) → session.
+
+    Wrong codes are failed logins of that username, so the login limiter covers them too.
+    """
+    user = mfa.challenge_user(mfa_token)
+    key = _login_key(user.username)
+    user_id = user.id
+    attempt = login_limiter.check(key, client_ip())
+    user = db.session.get(User, user_id)
+    if user.disabled:
+        login_limiter.record_failure(attempt, "disabled", user)
+        raise ApiError(403, "user_disabled", "This account is disabled.")
+    used = mfa.check_code(user, code)
+    if used is None:
+        db.session.rollback()
+        login_limiter.record_failure(attempt, "bad_totp", user)
+        raise ApiError(401, "invalid_code", "The two-factor code is not right or was used already.")
+    login_limiter.record_success(attempt)
+    result = complete_login(user, "totp", key)
+    if used == "recovery":
+        audit.record_by_user(
+            "user.mfa_recovery_used",
+            user,
+            target_type="user",
+            target_id=user.id,
+            details={"left": mfa.recovery_codes_left(user.id)},
+        )
+        db.session.commit()
+    return result
 
 
 def start_family(user: User) -> TokenFamily:
@@ -156,7 +206,9 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
     """
     family_id = claims.get("fam")
     jti = claims.get("jti")
-    access, refresh, new_jti = _issue(user, family_id)
+    if claims.get("sso"):
+        _end_if_sso_session_too_old(user, family_id)
+    access, refresh, new_jti = _issue(user, family_id, sso=bool(claims.get("sso")))
     now = utcnow()
     created = db.session.execute(
         select(TokenFamily.created_at).where(TokenFamily.id == family_id)
@@ -192,7 +244,31 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
         log.warning("refresh token reuse: session %s of user %s revoked", family_id, user.id)
         raise ApiError(401, "token_revoked", "This refresh token was already used; sign in again.")
     db.session.commit()
-    return _pair(access, refresh)
+    return _pair(access, refresh, user)
+
+
+def _end_if_sso_session_too_old(user: User, family_id: str) -> None:
+    """A single sign-on session lives at most NEXAVPN_SSO_SESSION_SECONDS, then the user signs
+    in at the provider again: that is when groups removed there (or a user removed there) take
+    effect here, since the provider is asked only at sign-in."""
+    limit = int(current_app.config.get("NEXAVPN_SSO_SESSION_SECONDS") or 0)
+    if limit <= 0:
+        return
+    created = db.session.execute(
+        select(TokenFamily.created_at).where(TokenFamily.id == family_id)
+    ).scalar_one_or_none()
+    if created is not None and created + timedelta(seconds=limit) > utcnow():
+        return
+    revoke_family(family_id, "sso_session_expired")
+    audit.record_by_user(
+        "auth.session_expired",
+        user,
+        target_type="session",
+        target_id=family_id,
+        details={"reason": "single sign-on session older than its limit", "limit": limit},
+    )
+    db.session.commit()
+    raise ApiError(401, "session_expired", "Sign in with your identity provider again.")
 
 
 def revoke_family(family_id: str, reason: str) -> bool:

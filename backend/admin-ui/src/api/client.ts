@@ -1,8 +1,35 @@
 // The one fetch wrapper every page uses. Why one: the bearer token, the refresh-once-on-401 rule,
 // the error envelope and sign-out on a dead session must behave the same everywhere.
-// Tokens live only in this object's memory (nothing secret in localStorage): a reload signs out.
+// The access token lives only in this object's memory (nothing secret in localStorage). The
+// refresh token of a browser session is an HttpOnly cookie the page never sees: a reload or a new
+// tab gets a fresh access token from it (POST /auth/refresh with the double-submit CSRF header).
 
 import type { ErrorEnvelope, LoginResponse, RefreshResponse } from './types'
+
+/** Asks the server to keep the refresh token in its HttpOnly cookie. */
+export const SESSION_HEADER = 'X-NexaVPN-Session'
+export const CSRF_COOKIE = 'nexavpn_csrf'
+export const CSRF_HEADER = 'X-CSRF-Token'
+
+/** The double-submit CSRF value the server set as a readable cookie ('' when none). */
+export function csrfToken(cookies: string = typeof document === 'undefined' ? '' : document.cookie): string {
+  for (const part of cookies.split(';')) {
+    const [name, ...rest] = part.trim().split('=')
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join('='))
+  }
+  return ''
+}
+
+/** A password that was right for a user with TOTP on: the second step is still to come. */
+export interface MfaChallenge {
+  mfa_required: true
+  mfa_token: string
+  methods: string[]
+}
+
+export function isChallenge(answer: LoginResponse | MfaChallenge): answer is MfaChallenge {
+  return (answer as MfaChallenge).mfa_required === true
+}
 
 export const API_BASE = '/api/v1'
 
@@ -126,6 +153,8 @@ export interface RequestOptions {
   query?: Record<string, QueryValue>
   /** false for calls made before signing in (login); they never trigger a refresh. */
   auth?: boolean
+  /** Sign-in calls of the admin UI: the refresh token goes into the HttpOnly cookie. */
+  browserSession?: boolean
   signal?: AbortSignal
 }
 
@@ -136,7 +165,8 @@ export interface ApiClientOptions {
 
 interface Tokens {
   access: string
-  refresh: string
+  /** Only for sessions handed over in the body (tests, scripts); browser sessions use the cookie. */
+  refresh: string | null
 }
 
 export function buildQuery(query: Record<string, QueryValue> | undefined): string {
@@ -175,7 +205,7 @@ export class ApiClient {
     }
   }
 
-  setTokens(access: string, refresh: string): void {
+  setTokens(access: string, refresh: string | null = null): void {
     this.tokens = { access, refresh }
   }
 
@@ -187,13 +217,51 @@ export class ApiClient {
     if (had) for (const listener of [...this.signOutListeners]) listener()
   }
 
-  async login(username: string, password: string): Promise<LoginResponse> {
-    const answer = await this.request<LoginResponse>('POST', '/auth/login', {
+  async login(username: string, password: string): Promise<LoginResponse | MfaChallenge> {
+    const answer = await this.request<LoginResponse | MfaChallenge>('POST', '/auth/login', {
       body: { username, password },
       auth: false,
+      browserSession: true,
     })
-    this.setTokens(answer.access_token, answer.refresh_token)
+    if (!isChallenge(answer)) this.setTokens(answer.access_token, answer.refresh_token ?? null)
     return answer
+  }
+
+  /** Second step of a sign-in with TOTP on: a code from the app or a recovery code. */
+  async verifyMfa(mfaToken: string, code: string): Promise<LoginResponse> {
+    const answer = await this.request<LoginResponse>('POST', '/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code },
+      auth: false,
+      browserSession: true,
+    })
+    this.setTokens(answer.access_token, answer.refresh_token ?? null)
+    return answer
+  }
+
+  /** Finish a single sign-on: the one-time code and the PKCE verifier of its start. */
+  async exchangeSsoCode(code: string, verifier: string): Promise<LoginResponse> {
+    const answer = await this.request<LoginResponse>('POST', '/auth/oidc/token', {
+      body: { code, code_verifier: verifier },
+      auth: false,
+      browserSession: true,
+    })
+    this.setTokens(answer.access_token, answer.refresh_token ?? null)
+    return answer
+  }
+
+  /**
+   * A reload or a new tab: get an access token from the browser session's cookie. False when
+   * there is no live session (then the sign-in page shows).
+   */
+  async resume(): Promise<boolean> {
+    if (this.tokens) return true
+    if (!csrfToken()) return false
+    try {
+      await this.doRefresh()
+      return true
+    } catch {
+      return false
+    }
   }
 
   /** End the session on the server (best effort) and always locally. */
@@ -238,6 +306,7 @@ export class ApiClient {
       body = JSON.stringify(options.body)
     }
     if (token) headers.Authorization = `Bearer ${token}`
+    if (options.browserSession) headers[SESSION_HEADER] = 'cookie'
     try {
       return await this.fetchImpl(`${this.baseUrl}${path}${buildQuery(options.query)}`, {
         method,
@@ -268,14 +337,28 @@ export class ApiClient {
   }
 
   private async doRefresh(): Promise<void> {
+    // Tabs share one cookie and refresh tokens rotate: two tabs refreshing at once would present
+    // the same token twice, which the server treats as theft. The Web Locks API makes them queue.
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined
+    if (this.tokens?.refresh || !locks) return this.refreshNow()
+    return locks.request('nexavpn-refresh', () => this.refreshNow())
+  }
+
+  private async refreshNow(): Promise<void> {
     const refresh = this.tokens?.refresh
-    if (!refresh) {
-      this.endSession()
-      throw new ApiError(401, SESSION_ENDED, 'Your session has ended. Please sign in again.')
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (refresh) headers.Authorization = `Bearer ${refresh}`
+    else {
+      const csrf = csrfToken()
+      if (!csrf) {
+        this.endSession()
+        throw new ApiError(401, SESSION_ENDED, 'Your session has ended. Please sign in again.')
+      }
+      headers[CSRF_HEADER] = csrf
     }
     const resp = await this.fetchImpl(`${this.baseUrl}/auth/refresh`, {
       method: 'POST',
-      headers: { Accept: 'application/json', Authorization: `Bearer ${refresh}` },
+      headers,
       credentials: 'same-origin',
       cache: 'no-store',
     }).catch(() => {
@@ -286,6 +369,6 @@ export class ApiClient {
       throw new ApiError(401, SESSION_ENDED, 'Your session has ended. Please sign in again.')
     }
     const answer = (await readBody(resp)) as RefreshResponse
-    this.setTokens(answer.access_token, answer.refresh_token)
+    this.setTokens(answer.access_token, answer.refresh_token ?? null)
   }
 }

@@ -14,7 +14,10 @@ import type {
   Page,
   Policy,
   PolicyWrite,
+  Providers,
+  RecoveryCodes,
   SessionUser,
+  TotpSetup,
   User,
   UserCreate,
   UserUpdate,
@@ -32,7 +35,13 @@ const seg = (id: Id): string => encodeURIComponent(String(id))
 
 export function createApi(client: ApiClient) {
   return {
-    me: () => client.request<SessionUser>('GET', '/auth/me'),
+    me: () => client.request<SessionUser & Partial<User>>('GET', '/auth/me'),
+    providers: () => client.request<Providers>('GET', '/auth/providers', { auth: false }),
+    startTotp: () => client.request<TotpSetup>('POST', '/auth/mfa/totp'),
+    confirmTotp: (code: string) =>
+      client.request<RecoveryCodes>('POST', '/auth/mfa/totp/confirm', { body: { code } }),
+    disableTotp: (code: string) => client.request<undefined>('DELETE', '/auth/mfa/totp', { body: { code } }),
+    resetUserMfa: (id: Id) => client.request<undefined>('DELETE', `/users/${seg(id)}/mfa`),
     dashboard: () => client.request<Dashboard>('GET', '/dashboard'),
 
     listUsers: (query: PageQuery & { q?: string } = {}) =>

@@ -44,15 +44,40 @@ export interface SessionUser {
 
 export interface LoginResponse {
   access_token: string
-  refresh_token: string
+  /** Absent for browser sessions: the server keeps it in an HttpOnly cookie. */
+  refresh_token?: string
   token_type: string
   expires_in: number
   user: SessionUser
+  /** NEXAVPN_MFA_REQUIRED: only the TOTP setup calls work until it is confirmed. */
+  mfa_setup_required?: boolean
 }
 
 export interface RefreshResponse {
   access_token: string
-  refresh_token: string
+  refresh_token?: string
+  mfa_setup_required?: boolean
+}
+
+export interface Providers {
+  password: boolean
+  oidc: Provider[]
+}
+
+export interface Provider {
+  id: string
+  name: string
+}
+
+export interface TotpSetup {
+  secret: string
+  otpauth_uri: string
+  /** The otpauth URI as a QR code (an SVG data: URI). */
+  qr_svg?: string
+}
+
+export interface RecoveryCodes {
+  recovery_codes: string[]
 }
 
 export interface User {
@@ -63,6 +88,10 @@ export interface User {
   groups: string[]
   disabled: boolean
   created_at: Timestamp
+  /** How the user signs in: a password here, or single sign-on at `sso_provider`. */
+  sign_in_method?: 'password' | 'oidc'
+  sso_provider?: string | null
+  totp_enabled?: boolean
 }
 
 export interface UserCreate {

@@ -34,6 +34,7 @@ export function Layout() {
           <span className="who" title="Signed in">
             {user?.username}
           </span>
+          <NavLink to="/account/two-factor">Two-factor</NavLink>
           <button type="button" onClick={() => void leave()}>
             Sign out
           </button>

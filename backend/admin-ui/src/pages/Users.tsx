@@ -29,6 +29,7 @@ type Dialog =
   | { kind: 'password'; user: User }
   | { kind: 'disable'; user: User }
   | { kind: 'delete'; user: User }
+  | { kind: 'mfa'; user: User }
 
 export function UsersPage() {
   const api = useApi()
@@ -117,6 +118,7 @@ export function UsersPage() {
                   <th>Role</th>
                   <th>Groups</th>
                   <th>Status</th>
+                  <th>Sign-in</th>
                   <th>Created</th>
                   <th>
                     <span className="sr-only">Actions</span>
@@ -133,6 +135,15 @@ export function UsersPage() {
                     <td>{u.role === 'admin' ? <Badge tone="warn">admin</Badge> : 'user'}</td>
                     <td>{u.groups.length ? u.groups.join(', ') : '—'}</td>
                     <td>{u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}</td>
+                    <td>
+                      {u.sign_in_method === 'oidc' ? `SSO (${u.sso_provider ?? 'provider'})` : 'Password'}
+                      {u.totp_enabled && (
+                        <>
+                          {' '}
+                          <Badge tone="good">2FA</Badge>
+                        </>
+                      )}
+                    </td>
                     <td className="nowrap">{fmtTime(u.created_at)}</td>
                     <td className="row-actions">
                       <Link to={`/devices?user_id=${encodeURIComponent(String(u.id))}`}>Devices</Link>
@@ -146,6 +157,11 @@ export function UsersPage() {
                       >
                         Reset password
                       </button>
+                      {u.totp_enabled && (
+                        <button type="button" className="button-small" onClick={() => setDialog({ kind: 'mfa', user: u })}>
+                          Reset two-factor
+                        </button>
+                      )}
                       {u.disabled ? (
                         <button type="button" className="button-small" onClick={() => void enable(u)}>
                           Enable
@@ -192,6 +208,22 @@ export function UsersPage() {
           <p>
             Disable <strong>{dialog.user.username}</strong>? They cannot sign in, and every session they have
             ends at once.
+          </p>
+        </ConfirmDialog>
+      )}
+      {dialog?.kind === 'mfa' && (
+        <ConfirmDialog
+          title="Reset two-factor"
+          confirmLabel="Reset two-factor"
+          onClose={close}
+          onConfirm={async () => {
+            await api.resetUserMfa(dialog.user.id)
+            list.reload()
+          }}
+        >
+          <p>
+            Turn off two-factor sign-in for <strong>{dialog.user.username}</strong> (for a lost phone)? Their
+            recovery codes stop working; they sign in with their password alone until they set it up again.
           </p>
         </ConfirmDialog>
       )}
