@@ -124,11 +124,10 @@ def login(username: str, password: str) -> dict[str, Any]:
 
     if new_hash is not None:
         user.password_hash = new_hash
+    login_limiter.record_success(attempt)
     if user.totp_enabled:
-        # The attempt stays counted until the second factor is verified.
         db.session.commit()
         return {"mfa_required": True, "mfa_token": mfa.challenge_token(user), "methods": ["totp"]}
-    login_limiter.record_success(attempt)
     return complete_login(user, "password", key)
 
 
