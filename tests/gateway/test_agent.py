@@ -358,6 +358,7 @@ def test_refused_token_changes_nothing_on_the_host_then_reconnects(tmp_path, cap
 def test_unauthorized_backoff_is_minutes_by_default(tmp_path: Path) -> None:
     opts = AgentOptions(interface="x", listen_port=1, state_dir=tmp_path)
     assert opts.unauthorized_backoff >= 120
-    agent = Agent(opts, FakeWorld(name="nxwgu").runner, ControlPlaneClient("http://127.0.0.1:9", "t"))
+    client = ControlPlaneClient("http://127.0.0.1:9", "t")
+    agent = Agent(opts, FakeWorld(name="nxwgu").runner, client)
     assert agent._backoff(1, unauthorized=True) >= 0.8 * 120
     assert agent._backoff(1) <= 1.2 * opts.backoff_initial

@@ -101,7 +101,7 @@ def test_private_ca_and_name_mismatch_in_words(tmp_path: Path) -> None:
         good = ControlPlaneClient(f"https://localhost:{port}", "t", ca_file=str(ca_file))
         assert good.fetch_config()["revision"] == 1
         wrong_name = ControlPlaneClient(f"https://127.0.0.1:{port}", "t", ca_file=str(ca_file))
-        with pytest.raises(TlsVerificationFailed, match="not issued for 127.0.0.1"):
+        with pytest.raises(TlsVerificationFailed, match=r"not issued for 127\.0\.0\.1"):
             wrong_name.fetch_config()
 
 
