@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import audit, auth, dashboard, devices, gateway_agent, gateways, health, policies, users
+from . import (
+    audit,
+    auth,
+    dashboard,
+    devices,
+    gateway_agent,
+    gateways,
+    health,
+    policies,
+    server_info,
+    users,
+)
 
 BLUEPRINTS = [
     health.blp,
@@ -16,6 +27,7 @@ BLUEPRINTS = [
     gateway_agent.blp,
     audit.blp,
     dashboard.blp,
+    server_info.blp,
 ]
 
 

@@ -14,6 +14,7 @@ import type {
   Page,
   Policy,
   PolicyWrite,
+  ServerInfo,
   SessionUser,
   User,
   UserCreate,
@@ -67,6 +68,8 @@ export function createApi(client: ApiClient) {
     updateGateway: (id: Id, body: GatewayWrite) =>
       client.request<Gateway>('PATCH', `/gateways/${seg(id)}`, { body }),
     deleteGateway: (id: Id) => client.request<undefined>('DELETE', `/gateways/${seg(id)}`),
+    newGatewayToken: (id: Id) => client.request<GatewayCreated>('POST', `/gateways/${seg(id)}/token`, { body: {} }),
+    serverInfo: () => client.request<ServerInfo>('GET', '/server-info'),
 
     listAuditLogs: (query: PageQuery & AuditFilters = {}) =>
       client.request<Page<AuditLog>>('GET', '/audit-logs', { query: { ...query } }),

@@ -118,6 +118,21 @@ export interface Gateway {
 /** The create answer: the only time the agent token is ever shown. */
 export interface GatewayCreated extends Gateway {
   agent_token: string
+  /** The agent's start command against this server (with --server-fingerprint if self-signed). */
+  agent_command: string
+}
+
+/** The certificate the server itself presents (null behind a TLS-terminating proxy). */
+export interface ServerCertificate {
+  fingerprint: string
+  self_signed: boolean
+  subject: string
+  not_after: string
+}
+
+export interface ServerInfo {
+  public_url: string
+  tls: ServerCertificate | null
 }
 
 export interface GatewayWrite {
