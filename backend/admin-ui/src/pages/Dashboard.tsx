@@ -1,5 +1,6 @@
 import { Link } from 'react-router-dom'
 import { useApi } from '../auth'
+import { ServerIdentity } from '../components/ServerIdentity'
 import { Badge, Empty, ErrorMessage, Loading } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
@@ -12,6 +13,7 @@ export function DashboardPage() {
   return (
     <section>
       <h1>Dashboard</h1>
+      <ServerIdentity />
       <ErrorMessage error={error} />
       {loading && <Loading />}
       {data && (
