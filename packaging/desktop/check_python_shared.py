@@ -19,7 +19,7 @@ def find_library() -> str | None:
         return None
     try:
         return get_python_library_path()
-    except Exception:  # noqa: BLE001 - PyInstaller raises its own error type when not found
+    except Exception:  # PyInstaller raises its own error type when not found
         return None
 
 
