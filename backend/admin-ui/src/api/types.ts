@@ -175,6 +175,9 @@ export interface AuditLog {
   target_id: string | null
   ip: string | null
   details: Record<string, unknown> | null
+  /** The actor's / target's name today (null: none, deleted, or a session); GET /audit-logs only. */
+  actor_name?: string | null
+  target_name?: string | null
 }
 
 export interface DeviceCounts {
@@ -209,6 +212,10 @@ export interface DeviceFilters {
 }
 
 export interface AuditFilters {
+  /** User or gateway name of the actor (case-insensitive). */
+  actor?: string
+  /** Name of the target user, policy, gateway or device (case-insensitive). */
+  target?: string
   actor_id?: string
   action?: string
   target_type?: string
