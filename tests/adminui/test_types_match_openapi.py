@@ -50,6 +50,7 @@ CHECKS: dict[str, list[Where]] = {
         ("nested", "Dashboard", "recent_enrollments"),
     ],
     "AuditLog": [("nested", "Page@/audit-logs", "items"), ("nested", "Dashboard", "recent_audit")],
+    "AuditEntry": [("nested", "Page@/audit-logs", "items")],
     "Dashboard": [("get", "/dashboard", "200")],
     "DeviceCounts": [("nested", "Dashboard", "devices")],
     "GatewayCounts": [("nested", "Dashboard", "gateways")],

@@ -2,8 +2,8 @@
 
 import type { ApiClient } from './client'
 import type {
+  AuditEntry,
   AuditFilters,
-  AuditLog,
   Dashboard,
   Device,
   DeviceFilters,
@@ -72,7 +72,7 @@ export function createApi(client: ApiClient) {
     serverInfo: () => client.request<ServerInfo>('GET', '/server-info'),
 
     listAuditLogs: (query: PageQuery & AuditFilters = {}) =>
-      client.request<Page<AuditLog>>('GET', '/audit-logs', { query: { ...query } }),
+      client.request<Page<AuditEntry>>('GET', '/audit-logs', { query: { ...query } }),
   }
 }
 

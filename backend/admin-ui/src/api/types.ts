@@ -175,9 +175,13 @@ export interface AuditLog {
   target_id: string | null
   ip: string | null
   details: Record<string, unknown> | null
-  /** The actor's / target's name today (null: none, deleted, or a session); GET /audit-logs only. */
-  actor_name?: string | null
-  target_name?: string | null
+}
+
+/** An item of GET /audit-logs: the event plus the actor's / target's name today (null: none,
+ * deleted, or a session). */
+export interface AuditEntry extends AuditLog {
+  actor_name: string | null
+  target_name: string | null
 }
 
 export interface DeviceCounts {

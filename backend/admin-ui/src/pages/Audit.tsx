@@ -4,7 +4,7 @@
 import { Fragment, useState } from 'react'
 import type { FormEvent } from 'react'
 import { useSearchParams } from 'react-router-dom'
-import type { AuditLog, Id } from '../api/types'
+import type { AuditEntry, Id } from '../api/types'
 import { useApi } from '../auth'
 import { Empty, Field, FormError, Loading, Pagination, fieldErrorsOf } from '../components/ui'
 import { fmtTime, utcInputToIso } from '../format'
@@ -35,13 +35,13 @@ export const KNOWN_ACTIONS = [
 ]
 
 /** "alice (#2)", "gateway edge-1 (#5)", "system"; the id alone when the name is gone. */
-export function actorLabel(a: AuditLog, userName: (id: Id) => string): string {
+export function actorLabel(a: AuditEntry, userName: (id: Id) => string): string {
   if (!a.actor_id) return a.actor_type
   if (a.actor_type === 'user') return `${a.actor_name ?? userName(a.actor_id)} (#${a.actor_id})`
   return `${a.actor_type} ${a.actor_name ?? ''} (#${a.actor_id})`.replace('  ', ' ')
 }
 
-export function targetLabel(a: AuditLog): string {
+export function targetLabel(a: AuditEntry): string {
   if (!a.target_type) return '—'
   if (!a.target_id) return a.target_type
   return a.target_name ? `${a.target_type} ${a.target_name} (#${a.target_id})` : `${a.target_type} #${a.target_id}`

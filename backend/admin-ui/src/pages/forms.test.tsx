@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import type { AuditLog, Policy, User } from '../api/types'
+import type { AuditEntry, Policy, User } from '../api/types'
 import { apiError, json, page } from '../test/fakeServer'
 import { renderApp } from '../test/render'
 
@@ -94,7 +94,7 @@ describe('policy save confirmation', () => {
 describe('audit by names', () => {
   it('filters by actor and target names and shows names next to ids', async () => {
     const user = userEvent.setup()
-    const event: AuditLog = {
+    const event: AuditEntry = {
       id: 1,
       at: '2026-01-02T03:04:05Z',
       actor_type: 'user',
