@@ -192,7 +192,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "post_worker_init": post_worker_init,
     }
     if certfile:
-        options.update(certfile=certfile, keyfile=keyfile)
+        from .https_redirect import gunicorn_ssl_context
+
+        # http:// sent to this port is answered with a redirect to https:// (not a dropped line).
+        options.update(certfile=certfile, keyfile=keyfile, ssl_context=gunicorn_ssl_context)
 
     def _announce() -> None:
         """Say where to sign in once the listening socket is bound (gunicorn's when_ready): a
