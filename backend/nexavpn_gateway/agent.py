@@ -95,12 +95,15 @@ class Agent:
         *,
         heartbeat_client: ControlPlaneClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        read_token: Callable[[], str] | None = None,
     ) -> None:
         self.options = options
         self.runner = runner
         self.client = client
         self.heartbeat_client = heartbeat_client or client
         self.clock = clock
+        # Re-reads the token file: a refused agent picks up a new token without a restart.
+        self.read_token = read_token
         self.iface = WireGuardInterface(
             runner, options.interface, wireguard_go=options.wireguard_go)
         self.public_key: str | None = None
@@ -336,6 +339,32 @@ class Agent:
 
     # ------------------------------------------------------------------ loops
 
+    TOKEN_CHECK_INTERVAL = 2.0
+
+    def _token_changed(self) -> bool:
+        """True (and the clients switched to it) when the token file now holds another token."""
+        if self.read_token is None:
+            return False
+        try:
+            token = self.read_token()
+        except (OSError, ValueError):
+            return False  # unreadable for a moment (being rewritten): try again later
+        changed = False
+        for client in {id(c): c for c in (self.client, self.heartbeat_client)}.values():
+            changed = client.set_token(token) or changed
+        if changed:
+            log.info("the token file holds a new token; trying it now")
+        return changed
+
+    def _wait_refused(self, seconds: float) -> None:
+        """Back off after a 401, but end the wait as soon as a new token is in the file."""
+        deadline = self.clock() + seconds
+        while not self.stopping:
+            left = deadline - self.clock()
+            if left <= 0 or self._token_changed():
+                return
+            self._wait(min(left, self.TOKEN_CHECK_INTERVAL))
+
     def _wait(self, seconds: float) -> None:
         self._waiting = True
         try:
@@ -355,8 +384,8 @@ class Agent:
         minutes = self.options.unauthorized_backoff / 60
         log.error("the control plane refused the agent token (401): it was rotated or revoked, "
                   "or the gateway was deleted; put a new token (admin UI: Gateways -> New token) "
-                  "in the token file and restart the agent; retrying only every "
-                  f"{minutes:g} min", extra=_fields(code=exc.code))
+                  "in the token file (picked up within seconds, no restart needed); retrying "
+                  f"only every {minutes:g} min", extra=_fields(code=exc.code))
 
     def _log_failure(self, exc: Exception) -> None:
         """One log line for a failed round, in words; never raises."""
@@ -401,10 +430,11 @@ class Agent:
             except (ControlPlaneError, ServerUnreachable) as exc:
                 self._log_failure(exc)
                 failures += 1
-                delay = self._backoff(failures, unauthorized=isinstance(exc, Unauthorized))
+                refused = isinstance(exc, Unauthorized)
+                delay = self._backoff(failures, unauthorized=refused)
                 log.info("retrying", extra=_fields(in_seconds=round(delay, 1),
                                                     failures=failures))
-                self._wait(delay)
+                (self._wait_refused if refused else self._wait)(delay)
         return None
 
     def poll_once(self) -> ConvergeResult | None:
@@ -465,7 +495,7 @@ class Agent:
                 failures += 1
                 delay = self._backoff(failures, unauthorized=refused)
                 log.info("retrying", extra=_fields(in_seconds=round(delay, 1), failures=failures))
-                self._wait(delay)
+                (self._wait_refused if refused else self._wait)(delay)
         except StopRequested:
             pass
         finally:

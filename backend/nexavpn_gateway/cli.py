@@ -74,7 +74,8 @@ def make_agent(settings: Settings) -> Agent:
         heartbeat_interval=settings.heartbeat_interval,
         wireguard_go=settings.wireguard_go,
     )
-    return Agent(options, runner, client, heartbeat_client=heartbeat_client)
+    return Agent(options, runner, client, heartbeat_client=heartbeat_client,
+                 read_token=lambda: read_token(settings.token_file, warn=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

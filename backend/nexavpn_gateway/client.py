@@ -170,6 +170,14 @@ class ControlPlaneClient:
             "User-Agent": f"nexavpn-gateway/{__version__}",
         })
 
+    def set_token(self, token: str) -> bool:
+        """Use another agent token from now on; True when it differs from the current one."""
+        header = f"Bearer {token}"
+        if self.session.headers.get("Authorization") == header:
+            return False
+        self.session.headers["Authorization"] = header
+        return True
+
     def close(self) -> None:
         """Release the connection pool."""
         self.session.close()

@@ -161,14 +161,14 @@ def load_settings(
     )
 
 
-def read_token(path: Path) -> str:
+def read_token(path: Path, *, warn: bool = True) -> str:
     """Read the agent token (first line); warn when the file is readable by others."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise SettingsError(f"cannot read the token file {path}: {exc.strerror}") from None
-    if mode & 0o077:
+    if mode & 0o077 and warn:
         log.warning("the token file is readable by other users; chmod 600 it",
                     extra={"fields": {"path": str(path)}})
     if not token or any(c.isspace() for c in token):

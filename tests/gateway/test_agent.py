@@ -362,3 +362,35 @@ def test_unauthorized_backoff_is_minutes_by_default(tmp_path: Path) -> None:
     agent = Agent(opts, FakeWorld(name="nxwgu").runner, client)
     assert agent._backoff(1, unauthorized=True) >= 0.8 * 120
     assert agent._backoff(1) <= 1.2 * opts.backoff_initial
+
+
+def test_a_new_token_in_the_file_is_picked_up_without_a_restart(tmp_path, caplog) -> None:
+    """After a 401 the agent waits minutes, but a rotated token written to the file ends it."""
+    world = FakeWorld(name="nxwgr")
+    token_file = tmp_path / "token"
+    token_file.write_text("old-token\n")
+    with FakeControlPlane(token="new-token") as cp, caplog.at_level(logging.INFO):
+        cp.set_config(config_payload(1, []))
+        opts = AgentOptions(interface=world.name, listen_port=51820, state_dir=tmp_path / "s",
+                            poll_wait=1, heartbeat_interval=0.2, unauthorized_backoff=600)
+        agent = Agent(opts, world.runner, ControlPlaneClient(cp.url, "old-token", timeout=2),
+                      heartbeat_client=ControlPlaneClient(cp.url, "old-token", timeout=2),
+                      read_token=lambda: token_file.read_text().strip())
+        agent.TOKEN_CHECK_INTERVAL = 0.1
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while "refused the agent token" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "picked up within seconds" in caplog.text and "every 10 min" in caplog.text
+        time.sleep(0.3)
+        assert agent.revision is None and world.runner.argvs == []  # still waiting, nothing made
+        token_file.write_text("new-token\n")  # the operator pastes the rotated token
+        deadline = time.monotonic() + 10
+        while agent.revision != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        agent.request_stop()
+        thread.join(timeout=10)
+    assert agent.revision == 1  # long before the 10 minute backoff
+    assert "the token file holds a new token; trying it now" in caplog.text
+    assert "new-token" not in caplog.text and "old-token" not in caplog.text
