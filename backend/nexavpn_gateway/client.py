@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import requests
 
 from nexavpn_gateway import __version__
+from nexavpn_gateway.pinning import PinnedAdapter
 from nexavpn_shared.tls_pin import (
     PinMismatch,
-    PinnedAdapter,
     der_fingerprint,
     format_fingerprint,
     is_pin_failure,

@@ -6,7 +6,8 @@ the only trust anchor of a verifying context (``CERT_REQUIRED``, validity dates 
 ``VERIFY_X509_PARTIAL_CHAIN`` so a leaf can be an anchor) and urllib3's ``assert_fingerprint``
 checks the digest again on every new connection before a byte of HTTP is sent. Host names are
 not matched for a pin: the operator trusted exactly this certificate. Verification is never
-switched off.
+switched off. (The requests adapter that applies a pin lives with its user, the gateway agent:
+this package imports only the standard library and cryptography.)
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ import hashlib
 import re
 import socket
 import ssl
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -90,41 +87,6 @@ def pinned_context(der: bytes) -> ssl.SSLContext:
     ctx.check_hostname = False  # the pin, not the name, identifies the server
     ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
-
-
-class PinnedAdapter(HTTPAdapter):
-    """An HTTPAdapter that verifies against one pinned certificate, whatever ``verify`` says."""
-
-    def __init__(self, der: bytes, fingerprint: str, **kwargs: Any) -> None:
-        self._context = pinned_context(der)
-        self._fingerprint = normalize_fingerprint(fingerprint)
-        super().__init__(**kwargs)
-
-    def _tls_kwargs(self) -> dict[str, Any]:
-        return {"cert_reqs": "CERT_REQUIRED", "ssl_context": self._context,
-                "assert_fingerprint": self._fingerprint}
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        """Bind the pinned TLS settings to the pool manager."""
-        kwargs.update(self._tls_kwargs())
-        super().init_poolmanager(*args, **kwargs)
-
-    def get_connection_with_tls_context(
-        self,
-        request: requests.PreparedRequest,
-        verify: Any,
-        proxies: dict[str, str] | None = None,
-        cert: Any = None,
-    ) -> Any:
-        """Open the pool with the pinned settings; ``verify=False`` is refused."""
-        if verify is False:
-            raise ssl.SSLError("refusing to switch off certificate verification")
-        host_params, _ = self.build_connection_pool_key_attributes(request, True, None)
-        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=self._tls_kwargs())
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        """Keep CERT_REQUIRED and the pinned context; never load requests' default bundle."""
-        conn.cert_reqs = "CERT_REQUIRED"
 
 
 def is_pin_failure(exc: BaseException) -> bool:

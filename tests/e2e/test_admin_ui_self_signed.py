@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from nexavpn_gateway.pinning import PinnedAdapter
 from nexavpn_shared.keys import generate_keypair
-from nexavpn_shared.tls_pin import PinnedAdapter, der_fingerprint, format_fingerprint
+from nexavpn_shared.tls_pin import der_fingerprint, format_fingerprint
 from tests.e2e.test_admin_ui_browser import (
     BIN,
     CHROMEDRIVER,

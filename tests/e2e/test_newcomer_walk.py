@@ -41,8 +41,8 @@ from nexavpn_client import errors
 from nexavpn_client.app import ClientApp
 from nexavpn_client.secrets import MemoryStore
 from nexavpn_client.tunnel import LinuxBackend
+from nexavpn_gateway.pinning import PinnedAdapter
 from nexavpn_shared.tls_pin import (
-    PinnedAdapter,
     der_fingerprint,
     format_fingerprint,
     normalize_fingerprint,
