@@ -17,8 +17,9 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
-# Reinstall only when pyproject.toml or the wanted extras changed.
-stamp=".venv/.nexavpn-installed"
+# Reinstall only when pyproject.toml changed since these extras were installed (one stamp per
+# set of extras: run-server.sh and run-desktop.sh do not undo each other's installs).
+stamp=".venv/.nexavpn-installed-${extras//,/-}"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "Installing NexaVPN into .venv ($extras)…" >&2

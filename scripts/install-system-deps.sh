@@ -12,6 +12,12 @@ want=(wireguard-tools wireguard-go nftables iproute2 iputils-ping gnome-keyring 
 # The admin UI's end-to-end test drives Debian's Chromium (no browser downloads are possible);
 # always installed because .ci/run runs that test. NEXAVPN_WITH_BROWSER=0 skips it.
 if [ "${NEXAVPN_WITH_BROWSER:-1}" = "1" ]; then want+=(chromium chromium-driver); fi
+# PyInstaller (the desktop bundle and its tests) needs the Python shared library; Debian ships it
+# apart from python3 (libpython3.11 on Debian 12). Matched to the python3 the venv is made from.
+if pyver=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+    && apt-cache show "libpython$pyver" >/dev/null 2>&1; then
+  want+=("libpython$pyver")
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -2,6 +2,10 @@
 # The README's run command: sets everything up, then serves NexaVPN on the embedded SQLite default.
 #   scripts/run-server.sh            HTTPS on https://127.0.0.1:8443 with a self-signed certificate
 #                                    (desktop clients pin the printed fingerprint)
+#   NEXAVPN_PUBLIC_HOST=vpn.example.com scripts/run-server.sh
+#                                    for gateways/clients on other machines: listens on all
+#                                    addresses, the certificate and the URL carry that name/IP
+#                                    (NEXAVPN_HOST=<address> binds one address instead)
 #   NEXAVPN_PLAIN_HTTP=1 scripts/run-server.sh   plain HTTP on http://127.0.0.1:8000 (loopback only)
 # Data (database, generated secrets, certificate) lives in ./var unless NEXAVPN_DATA_DIR is set.
 set -euo pipefail
@@ -18,4 +22,5 @@ $server create-admin --username "${NEXAVPN_ADMIN_USERNAME:-admin}" --if-no-admin
 if [ "${NEXAVPN_PLAIN_HTTP:-0}" = "1" ]; then
   exec $server serve --host 127.0.0.1 --port "${NEXAVPN_PORT:-8000}"
 fi
-exec $server serve --host "${NEXAVPN_HOST:-127.0.0.1}" --port "${NEXAVPN_PORT:-8443}" --self-signed
+# Host, public host (NEXAVPN_HOST / NEXAVPN_PUBLIC_HOST) come from the environment: serve reads them.
+exec $server serve --port "${NEXAVPN_PORT:-8443}" --self-signed

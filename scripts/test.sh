@@ -34,7 +34,7 @@ deadline=(timeout --kill-after=60)
 # One D-Bus session with an unlocked gnome-keyring for every test that uses the OS keyring.
 run_in_keyring_session() {
   dbus-run-session -- bash -c '
-    printf "" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
+    printf "\n" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || true
     exec "$@"' _ "$@"
 }
 

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-$PWD/docs/screenshots}"
 mkdir -p "$out"
-NEXAVPN_SCREENSHOT_DIR="$out" .venv/bin/pytest -q -p no:cacheprovider tests/e2e/test_admin_ui_browser.py
+NEXAVPN_SCREENSHOT_DIR="$out" .venv/bin/pytest -q -p no:cacheprovider tests/e2e/test_admin_ui_browser.py tests/e2e/test_admin_ui_self_signed.py
 ls -1 "$out"

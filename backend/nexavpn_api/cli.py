@@ -212,6 +212,10 @@ def worker_connections() -> int:
     return longpoll_capacity() + 2000
 
 
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Apply migrations, then serve with gunicorn (gevent workers: a waiting long-poll holds no
     thread, only a greenlet and a socket)."""
@@ -225,20 +229,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .config import data_dir
     from .server_hooks import post_worker_init
-    from .tls import cert_fingerprint, ensure_self_signed
+    from .tls import cert_fingerprint, certificate_names, ensure_self_signed, is_self_signed
 
     app = _app()
     run_migrations(app)
     admin = _first_admin(app)
+    public_host = (args.public_host or "").strip() or None
+    host = args.host or ("0.0.0.0" if public_host else "127.0.0.1")  # noqa: S104
     certfile, keyfile = args.tls_cert, args.tls_key
     if args.self_signed and not certfile:
-        names = [args.host if args.host not in ("0.0.0.0", "::") else "localhost"]  # noqa: S104
-        names += [n for n in ("localhost", "127.0.0.1") if n not in names]
-        cert, key = ensure_self_signed(data_dir() / "tls", names)
+        names = certificate_names(host, public_host)
+        had_one = (data_dir() / "tls" / "server.crt").exists()
+        cert, key, made = ensure_self_signed(data_dir() / "tls", names)
+        if had_one and made:
+            print(f"Made a new self-signed certificate for {', '.join(names)}: clients and "
+                  "agents that pinned an earlier one must trust the fingerprint below.",
+                  flush=True)
         certfile, keyfile = str(cert), str(key)
     scheme = "https" if certfile else "http"
-    host_for_url = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"{scheme}://{host_for_url}:{args.port}"
+    shown = public_host or (host if host not in ("0.0.0.0", "::") else "localhost")  # noqa: S104
+    url = f"{scheme}://{_bracket(shown)}:{args.port}"
+    # The workers show these to admins (GET /server-info, the agent command after "New gateway").
+    os.environ.setdefault("NEXAVPN_PUBLIC_URL", url)
+    if certfile:
+        os.environ["NEXAVPN_TLS_CERT"] = str(Path(certfile).resolve())
+    host_for_url = _bracket(host)
 
     raise_open_files_limit()
     options: dict[str, Any] = {
@@ -258,15 +273,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "control_socket_disable": True,
     }
     if certfile:
-        options.update(certfile=certfile, keyfile=keyfile)
+        from .https_redirect import gunicorn_ssl_context
+
+        # http:// sent to this port is answered with a redirect to https:// (not a dropped line).
+        options.update(certfile=certfile, keyfile=keyfile, ssl_context=gunicorn_ssl_context)
 
     def _announce() -> None:
         """Say where to sign in once the listening socket is bound (gunicorn's when_ready): a
         port already taken must not be preceded by a line claiming it is served."""
-        print(f"NexaVPN {__version__} is listening on {url}", flush=True)
-        if certfile and args.self_signed:
+        if shown == host:
+            print(f"NexaVPN {__version__} is listening on {url}", flush=True)
+        else:
+            print(f"NexaVPN {__version__} is listening on {host_for_url}:{args.port}, reachable "
+                  f"as {url}", flush=True)
+        if certfile:
+            # Every start, not only the first: the admin UI (Gateways, Dashboard) shows it too.
             fingerprint = cert_fingerprint(Path(certfile))
-            print(f"Self-signed certificate SHA-256 fingerprint: {fingerprint}", flush=True)
+            kind = "Self-signed certificate" if is_self_signed(Path(certfile)) else "Certificate"
+            print(f"{kind} SHA-256 fingerprint: {fingerprint}", flush=True)
         if admin:
             print(
                 f"Open {url}/ and sign in as {admin!r} with the password printed when it was "
@@ -315,7 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="apply migrations, then serve the API")
-    p.add_argument("--host", default=os.environ.get("NEXAVPN_HOST", "127.0.0.1"))
+    p.add_argument(
+        "--host",
+        default=os.environ.get("NEXAVPN_HOST") or None,
+        help="address to bind (127.0.0.1; all addresses when --public-host is given)",
+    )
+    p.add_argument(
+        "--public-host",
+        default=os.environ.get("NEXAVPN_PUBLIC_HOST") or None,
+        help="host name or IP address gateways and clients use to reach this server: it goes "
+        "into the self-signed certificate and the URL the admin UI shows",
+    )
     p.add_argument("--port", type=int, default=int(os.environ.get("NEXAVPN_PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("NEXAVPN_WORKERS", "2")))
     p.add_argument(

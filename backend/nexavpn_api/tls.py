@@ -13,13 +13,53 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+LOCAL_NAMES = ("localhost", "127.0.0.1")
 
-def ensure_self_signed(directory: Path, hostnames: list[str]) -> tuple[Path, Path]:
-    """Create (once) a key (0600) and a self-signed cert for ``hostnames`` in ``directory``."""
+
+def certificate_names(bind_host: str, public_host: str | None) -> list[str]:
+    """The names a self-signed certificate carries: the public name first, then local ones."""
+    names: list[str] = []
+    for name in (public_host, bind_host, *LOCAL_NAMES):
+        if name and name not in ("0.0.0.0", "::") and name not in names:  # noqa: S104
+            names.append(name)
+    return names
+
+
+def _san_names(cert: x509.Certificate) -> set[str]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {*ext.get_values_for_type(x509.DNSName),
+            *(str(ip) for ip in ext.get_values_for_type(x509.IPAddress))}
+
+
+def covers(cert_path: Path, hostnames: list[str]) -> bool:
+    """True when the certificate's SANs name every host in ``hostnames``."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return set(hostnames) <= _san_names(cert)
+
+
+def is_self_signed(cert_path: Path) -> bool:
+    """Issuer equals subject (what clients and agents must pin rather than verify by CA)."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return cert.issuer == cert.subject
+
+
+def ensure_self_signed(directory: Path, hostnames: list[str]) -> tuple[Path, Path, bool]:
+    """A key (0600) and a self-signed cert for ``hostnames`` in ``directory``; made only when
+    missing or when the existing one lacks a name (a new public host). Returns (cert, key,
+    made_now)."""
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "server.crt", directory / "server.key"
     if cert_path.exists() and key_path.exists():
-        return cert_path, key_path
+        if covers(cert_path, hostnames):
+            return cert_path, key_path, False
+        existing = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        hostnames = [*hostnames, *sorted(_san_names(existing) - set(hostnames))]
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
     for name in hostnames:
@@ -51,7 +91,7 @@ def ensure_self_signed(directory: Path, hostnames: list[str]) -> tuple[Path, Pat
             )
         )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_path, key_path
+    return cert_path, key_path, True
 
 
 def cert_fingerprint(cert_path: Path) -> str:

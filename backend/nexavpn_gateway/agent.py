@@ -3,6 +3,10 @@
 Failure rules: when the control plane is unreachable or refuses us, the last applied state stays
 exactly as it is (peers are never flushed because the server is down) and the agent retries with
 backoff. A config that fails validation as a whole is ignored; single bad peers are skipped.
+
+The token is checked (one config fetch) before the interface is created or its UDP port opened:
+a host with a wrong or revoked token changes nothing. A refused token (401) will not heal by
+itself, so the agent then retries only every few minutes and says that it needs a new token.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class AgentOptions:
     heartbeat_interval: float = 30.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    # A refused token (401) needs an operator: retry this rarely instead of hammering.
+    unauthorized_backoff: float = 300.0
     wireguard_go: str = "wireguard-go"
 
 
@@ -89,12 +95,15 @@ class Agent:
         *,
         heartbeat_client: ControlPlaneClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        read_token: Callable[[], str] | None = None,
     ) -> None:
         self.options = options
         self.runner = runner
         self.client = client
         self.heartbeat_client = heartbeat_client or client
         self.clock = clock
+        # Re-reads the token file: a refused agent picks up a new token without a restart.
+        self.read_token = read_token
         self.iface = WireGuardInterface(
             runner, options.interface, wireguard_go=options.wireguard_go)
         self.public_key: str | None = None
@@ -306,8 +315,8 @@ class Agent:
             self.heartbeat_client.heartbeat(self.heartbeat_payload())
             return True
         except Unauthorized as exc:
-            log.error("heartbeat refused: the agent token is not accepted (401)",
-                      extra=_fields(code=exc.code))
+            log.error("heartbeat refused: the agent token is not accepted (401: rotated, "
+                      "revoked or the gateway was deleted)", extra=_fields(code=exc.code))
         except ControlPlaneError as exc:
             log.warning("heartbeat failed", extra=_fields(status=exc.status, code=exc.code))
         except ServerUnreachable as exc:
@@ -330,6 +339,32 @@ class Agent:
 
     # ------------------------------------------------------------------ loops
 
+    TOKEN_CHECK_INTERVAL = 2.0
+
+    def _token_changed(self) -> bool:
+        """True (and the clients switched to it) when the token file now holds another token."""
+        if self.read_token is None:
+            return False
+        try:
+            token = self.read_token()
+        except (OSError, ValueError):
+            return False  # unreadable for a moment (being rewritten): try again later
+        changed = False
+        for client in {id(c): c for c in (self.client, self.heartbeat_client)}.values():
+            changed = client.set_token(token) or changed
+        if changed:
+            log.info("the token file holds a new token; trying it now")
+        return changed
+
+    def _wait_refused(self, seconds: float) -> None:
+        """Back off after a 401, but end the wait as soon as a new token is in the file."""
+        deadline = self.clock() + seconds
+        while not self.stopping:
+            left = deadline - self.clock()
+            if left <= 0 or self._token_changed():
+                return
+            self._wait(min(left, self.TOKEN_CHECK_INTERVAL))
+
     def _wait(self, seconds: float) -> None:
         self._waiting = True
         try:
@@ -337,9 +372,70 @@ class Agent:
         finally:
             self._waiting = False
 
-    def _backoff(self, failures: int) -> float:
-        base = min(self.options.backoff_max, self.options.backoff_initial * 2 ** (failures - 1))
+    def _backoff(self, failures: int, *, unauthorized: bool = False) -> float:
+        if unauthorized:
+            base = self.options.unauthorized_backoff
+        else:
+            base = min(self.options.backoff_max,
+                       self.options.backoff_initial * 2 ** (failures - 1))
         return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+    def _log_refused(self, exc: Unauthorized) -> None:
+        minutes = self.options.unauthorized_backoff / 60
+        log.error("the control plane refused the agent token (401): it was rotated or revoked, "
+                  "or the gateway was deleted; put a new token (admin UI: Gateways -> New token) "
+                  "in the token file (picked up within seconds, no restart needed); retrying "
+                  f"only every {minutes:g} min", extra=_fields(code=exc.code))
+
+    def _log_failure(self, exc: Exception) -> None:
+        """One log line for a failed round, in words; never raises."""
+        if isinstance(exc, Unauthorized):
+            self._log_refused(exc)
+        elif isinstance(exc, ControlPlaneError):
+            log.warning("control plane error; keeping the current state",
+                        extra=_fields(status=exc.status, code=exc.code, message=exc.message))
+        elif isinstance(exc, ServerUnreachable):
+            log.warning("control plane unreachable; keeping the current state",
+                        extra=_fields(error=str(exc)))
+        elif isinstance(exc, InvalidConfig):
+            log.error("config rejected; keeping the current state",
+                      extra=_fields(field=exc.field, reason=exc.message))
+        elif isinstance(exc, CommandError):
+            log.error("applying the config failed; will retry",
+                      extra=_fields(command=" ".join(exc.argv[:3]),
+                                    error=exc.stderr.strip()[:500]))
+        elif isinstance(exc, DumpParseError):
+            self._known = None
+            log.error("cannot read the interface state; will retry",
+                      extra=_fields(error=str(exc)))
+
+    def check_token(self) -> dict[str, Any] | None:
+        """Fetch the config once, before anything on the host changes; retry until accepted.
+
+        Returns the config (None when stopped first). Nothing is created while the token is
+        refused or the server cannot be reached.
+        """
+        failures = 0
+        while not self.stopping:
+            try:
+                payload = self.client.fetch_config()
+                if payload is None:
+                    raise ControlPlaneError(304, "no_config", "the server sent no config")
+                if failures:
+                    log.info("reconnected to the control plane; token accepted",
+                             extra=_fields(failures=failures))
+                else:
+                    log.info("token accepted by the control plane")
+                return payload
+            except (ControlPlaneError, ServerUnreachable) as exc:
+                self._log_failure(exc)
+                failures += 1
+                refused = isinstance(exc, Unauthorized)
+                delay = self._backoff(failures, unauthorized=refused)
+                log.info("retrying", extra=_fields(in_seconds=round(delay, 1),
+                                                    failures=failures))
+                (self._wait_refused if refused else self._wait)(delay)
+        return None
 
     def poll_once(self) -> ConvergeResult | None:
         """One long-poll round: apply a new revision, or on 304 check for drift."""
@@ -357,44 +453,49 @@ class Agent:
     def run(self) -> int:
         """Run until stopped; returns the process exit code."""
         try:
+            first = self.check_token()
+        except StopRequested:
+            first = None
+        if first is None:
+            log.info("stopped before the token was accepted; nothing was changed on this host")
+            return 0
+        try:
             self.start()
         except (CommandError, OSError) as exc:
             log.error("cannot set up the interface", extra=_fields(error=str(exc)[:500]))
             return 1
+        failures = 0
+        try:
+            self.apply_config(first)
+        except (InvalidConfig, CommandError, DumpParseError) as exc:
+            self._log_failure(exc)
+            failures = 1
         self.send_heartbeat()
         self.start_heartbeats()
-        failures = 0
+        outage_since: float | None = None
         try:
             while not self.stopping:
                 try:
                     self.poll_once()
+                    if outage_since is not None:
+                        log.info("reconnected to the control plane", extra=_fields(
+                            after_seconds=round(self.clock() - outage_since, 1),
+                            failures=failures))
+                        outage_since = None
                     failures = 0
                     continue
-                except Unauthorized as exc:
-                    log.error("the control plane refused the agent token (401); keeping the "
-                              "current state and retrying", extra=_fields(code=exc.code))
-                except ControlPlaneError as exc:
-                    log.warning("control plane error; keeping the current state",
-                                extra=_fields(status=exc.status, code=exc.code,
-                                              message=exc.message))
-                except ServerUnreachable as exc:
-                    log.warning("control plane unreachable; keeping the current state",
-                                extra=_fields(error=str(exc)))
-                except InvalidConfig as exc:
-                    log.error("config rejected; keeping the current state",
-                              extra=_fields(field=exc.field, reason=exc.message))
-                except CommandError as exc:
-                    log.error("applying the config failed; will retry",
-                              extra=_fields(command=" ".join(exc.argv[:3]),
-                                            error=exc.stderr.strip()[:500]))
-                except DumpParseError as exc:
-                    self._known = None
-                    log.error("cannot read the interface state; will retry",
-                              extra=_fields(error=str(exc)))
+                except (ControlPlaneError, ServerUnreachable) as exc:
+                    if outage_since is None:
+                        outage_since = self.clock()
+                    self._log_failure(exc)
+                    refused = isinstance(exc, Unauthorized)
+                except (InvalidConfig, CommandError, DumpParseError) as exc:
+                    self._log_failure(exc)
+                    refused = False
                 failures += 1
-                delay = self._backoff(failures)
+                delay = self._backoff(failures, unauthorized=refused)
                 log.info("retrying", extra=_fields(in_seconds=round(delay, 1), failures=failures))
-                self._wait(delay)
+                (self._wait_refused if refused else self._wait)(delay)
         except StopRequested:
             pass
         finally:
@@ -407,11 +508,11 @@ class Agent:
     def run_once(self) -> int:
         """Set up, fetch the config once, converge, heartbeat; exit code 0 on success."""
         try:
-            self.start()
-            self.send_heartbeat()
-            payload = self.client.fetch_config()
+            payload = self.client.fetch_config()  # the token first: nothing changes if refused
             if payload is None:
                 raise ControlPlaneError(304, "no_config", "the server sent no config")
+            self.start()
+            self.send_heartbeat()
             self.apply_config(payload)
             self.send_heartbeat()
             return 0

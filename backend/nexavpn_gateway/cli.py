@@ -12,7 +12,14 @@ from pathlib import Path
 from nexavpn_gateway import __version__
 from nexavpn_gateway.agent import Agent, AgentOptions
 from nexavpn_gateway.client import ControlPlaneClient
-from nexavpn_gateway.config import Settings, SettingsError, load_settings, read_token
+from nexavpn_gateway.config import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_STATE_DIR,
+    Settings,
+    SettingsError,
+    load_settings,
+    read_token,
+)
 from nexavpn_gateway.logs import setup_logging
 from nexavpn_gateway.runner import SubprocessRunner, netns_prefix
 
@@ -32,9 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--interface", help="WireGuard interface name (max 15 characters)")
     run.add_argument("--listen-port", dest="listen_port", type=int, help="UDP port (51820)")
     run.add_argument("--state-dir", dest="state_dir",
-                     help="where the private key lives (/var/lib/nexavpn-gateway)")
+                     help=f"where the private key lives ({DEFAULT_STATE_DIR})")
     run.add_argument("--ca-file", dest="ca_file", help="PEM bundle of a private CA to trust")
-    run.add_argument("--config", type=Path, help="config file (/etc/nexavpn/gateway.conf)")
+    run.add_argument("--server-fingerprint", dest="server_fingerprint", metavar="SHA256",
+                     help="trust exactly the server certificate with this SHA-256 fingerprint "
+                          "(a self-signed server; shown in the admin UI)")
+    run.add_argument("--config", type=Path,
+                     help=f"config file ({DEFAULT_CONFIG_FILE})")
     run.add_argument("--poll-wait", dest="poll_wait", type=int, help="long-poll seconds (30)")
     run.add_argument("--heartbeat-interval", dest="heartbeat_interval", type=float,
                      help="seconds between heartbeats (30)")
@@ -50,8 +61,10 @@ def make_agent(settings: Settings) -> Agent:
     """Wire runner, clients and options from the settings."""
     token = read_token(settings.token_file)
     ca = str(settings.ca_file) if settings.ca_file else None
-    client = ControlPlaneClient(settings.server, token, ca_file=ca)
-    heartbeat_client = ControlPlaneClient(settings.server, token, ca_file=ca)
+    pin = settings.server_fingerprint
+    client = ControlPlaneClient(settings.server, token, ca_file=ca, server_fingerprint=pin)
+    heartbeat_client = ControlPlaneClient(settings.server, token, ca_file=ca,
+                                          server_fingerprint=pin)
     runner = SubprocessRunner(prefix=netns_prefix(settings.netns))
     options = AgentOptions(
         interface=settings.interface,
@@ -61,7 +74,8 @@ def make_agent(settings: Settings) -> Agent:
         heartbeat_interval=settings.heartbeat_interval,
         wireguard_go=settings.wireguard_go,
     )
-    return Agent(options, runner, client, heartbeat_client=heartbeat_client)
+    return Agent(options, runner, client, heartbeat_client=heartbeat_client,
+                 read_token=lambda: read_token(settings.token_file, warn=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

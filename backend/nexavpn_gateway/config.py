@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nexavpn_shared.tls_pin import FingerprintError, normalize_fingerprint
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_FILE = Path("/etc/nexavpn/gateway.conf")
-DEFAULT_STATE_DIR = Path("/var/lib/nexavpn-gateway")
+DEFAULT_STATE_DIR = Path("/var/lib/nexavpn/gateway")  # the packages' StateDirectory too
 ENV_PREFIX = "NEXAVPN_GATEWAY_"
 KEYS = (
     "server", "token_file", "interface", "listen_port", "state_dir", "ca_file",
-    "poll_wait", "heartbeat_interval", "log_level", "netns", "wireguard_go",
+    "server_fingerprint", "poll_wait", "heartbeat_interval", "log_level", "netns", "wireguard_go",
 )
 _IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _NETNS_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -46,6 +48,7 @@ class Settings:
     listen_port: int = 51820
     state_dir: Path = DEFAULT_STATE_DIR
     ca_file: Path | None = None
+    server_fingerprint: str | None = None
     poll_wait: int = 30
     heartbeat_interval: float = 30.0
     log_level: str = "INFO"
@@ -133,6 +136,15 @@ def load_settings(
         # Found at start, not on the first poll: by then the interface is up and the agent
         # would crash-loop under systemd instead of saying what is wrong.
         raise SettingsError(f"ca_file {ca_file} is not a readable file")
+    pin = str(merged["server_fingerprint"]) if merged.get("server_fingerprint") else None
+    if pin is not None:
+        if ca_file is not None:
+            raise SettingsError("pass either ca_file or server_fingerprint, not both")
+        try:
+            pin = normalize_fingerprint(pin)
+        except FingerprintError:
+            raise SettingsError("server_fingerprint must be a SHA-256 fingerprint: 64 hex "
+                                "digits, colons allowed (shown in the admin UI)") from None
     return Settings(
         server=str(merged["server"]),
         token_file=Path(str(merged["token_file"])),
@@ -140,6 +152,7 @@ def load_settings(
         listen_port=_int(merged.get("listen_port", 51820), "listen_port", 1, 65535),
         state_dir=Path(str(merged.get("state_dir", DEFAULT_STATE_DIR))),
         ca_file=ca_file,
+        server_fingerprint=pin,
         poll_wait=_int(merged.get("poll_wait", 30), "poll_wait", 0, 60),
         heartbeat_interval=heartbeat,
         log_level=level,
@@ -148,14 +161,14 @@ def load_settings(
     )
 
 
-def read_token(path: Path) -> str:
+def read_token(path: Path, *, warn: bool = True) -> str:
     """Read the agent token (first line); warn when the file is readable by others."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise SettingsError(f"cannot read the token file {path}: {exc.strerror}") from None
-    if mode & 0o077:
+    if mode & 0o077 and warn:
         log.warning("the token file is readable by other users; chmod 600 it",
                     extra={"fields": {"path": str(path)}})
     if not token or any(c.isspace() for c in token):

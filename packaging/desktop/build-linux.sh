@@ -36,6 +36,7 @@ else py=python3; fi
 "$py" -c 'import PyInstaller, PySide6' 2>/dev/null || {
   echo "build-linux: $py lacks PyInstaller or PySide6 (pip install -e '.[packaging]')" >&2
   exit 1; }
+"$py" "$here/check_python_shared.py" || exit 1  # libpython3.x missing: say which package
 command -v objcopy >/dev/null || {  # PyInstaller appends the archive to the ELF with it
   echo "build-linux: objcopy is missing (apt-get install binutils)" >&2; exit 1; }
 if [ "$build_deb" = 1 ]; then

@@ -43,7 +43,9 @@ CHECKS: dict[str, list[Where]] = {
     "Policy": [("get", "/policies/{}", "200"), ("post", "/policies", "201")],
     "PolicyWrite": [("post", "/policies", "request"), ("patch", "/policies/{}", "request")],
     "Gateway": [("get", "/gateways/{}", "200"), ("patch", "/gateways/{}", "200")],
-    "GatewayCreated": [("post", "/gateways", "201")],
+    "GatewayCreated": [("post", "/gateways", "201"), ("post", "/gateways/{}/token", "200")],
+    "ServerInfo": [("get", "/server-info", "200")],
+    "ServerCertificate": [("nested", "ServerInfo", "tls")],
     "GatewayWrite": [("post", "/gateways", "request"), ("patch", "/gateways/{}", "request")],
     "Device": [
         ("get", "/devices/{}", "200"),
@@ -53,6 +55,7 @@ CHECKS: dict[str, list[Where]] = {
         ("nested", "Dashboard", "recent_enrollments"),
     ],
     "AuditLog": [("nested", "Page@/audit-logs", "items"), ("nested", "Dashboard", "recent_audit")],
+    "AuditEntry": [("nested", "Page@/audit-logs", "items")],
     "Dashboard": [("get", "/dashboard", "200")],
     "DeviceCounts": [("nested", "Dashboard", "devices")],
     "GatewayCounts": [("nested", "Dashboard", "gateways")],
@@ -128,9 +131,9 @@ def _resolve(doc: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, An
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return _resolve(doc, doc["components"]["schemas"][name])
-    if "allOf" in schema:
+    if "allOf" in schema or "anyOf" in schema:  # anyOf: a nullable nested object
         merged: dict[str, Any] = {"properties": {}}
-        for part in schema["allOf"]:
+        for part in schema.get("allOf", schema.get("anyOf", [])):
             merged["properties"].update(_resolve(doc, part).get("properties", {}))
         return merged
     if schema.get("type") == "array" and "items" in schema:

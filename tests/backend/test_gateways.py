@@ -63,6 +63,7 @@ def test_create_answers_once_with_agent_token(app, client, admin_headers):
     assert resp.status_code == 201, resp.get_json()
     gw = resp.get_json()
     token = gw.pop("agent_token")
+    assert gw.pop("agent_command").startswith("nexavpn-gateway run --server ")
     assert len(token) >= 40
     for key in (
         "id",
@@ -119,7 +120,7 @@ def test_agent_token_authenticates_and_rotates(app, client, admin_headers):
                 return getattr(exc, "status", exc)
 
     assert call(created["agent_token"]) == created["id"]
-    resp = client.post(f"{GWS}/{created['id']}/rotate-token", headers=admin_headers)
+    resp = client.post(f"{GWS}/{created['id']}/token", headers=admin_headers)
     assert resp.status_code == 200
     new = resp.get_json()["agent_token"]
     assert new != created["agent_token"]
@@ -320,5 +321,5 @@ def test_users_cannot_touch_gateways(api, client, admin_headers):
     assert client.post(GWS, json=_body(name="x"), headers=headers).status_code == 403
     assert client.patch(f"{GWS}/{gw['id']}", json={"mtu": 1400}, headers=headers).status_code == 403
     assert client.delete(f"{GWS}/{gw['id']}", headers=headers).status_code == 403
-    assert client.post(f"{GWS}/{gw['id']}/rotate-token", headers=headers).status_code == 403
+    assert client.post(f"{GWS}/{gw['id']}/token", headers=headers).status_code == 403
     assert client.get(GWS).status_code == 401

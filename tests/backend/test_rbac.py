@@ -34,7 +34,7 @@ ADMIN_ONLY = [
     ("GET", "/api/v1/gateways/{gateway}"),
     ("PATCH", "/api/v1/gateways/{gateway}"),
     ("DELETE", "/api/v1/gateways/{gateway}"),
-    ("POST", "/api/v1/gateways/{gateway}/rotate-token"),
+    ("POST", "/api/v1/gateways/{gateway}/token"),
     ("GET", "/api/v1/audit-logs"),
 ]
 

@@ -109,3 +109,54 @@ def test_no_shared_control_socket(tmp_path: Path, extra: tuple[str, ...]) -> Non
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def test_public_host_goes_into_the_certificate_url_and_fingerprint_every_start(
+        tmp_path: Path) -> None:
+    """A gateway on another machine needs a name the certificate carries and its fingerprint."""
+    import ssl
+
+    from cryptography import x509
+
+    from nexavpn_shared.tls_pin import der_fingerprint, format_fingerprint
+
+    env = {**os.environ, "NEXAVPN_DATA_DIR": str(tmp_path),
+           "NEXAVPN_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    env.pop("NEXAVPN_PUBLIC_URL", None)
+    printed = []
+    for public in ("vpn.example.test", "vpn.example.test", "10.99.1.1"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        proc = subprocess.Popen(
+            [str(BIN / "nexavpn-server"), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--self-signed", "--public-host", public],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        try:
+            assert proc.stdout is not None
+            lines: list[str] = []
+            deadline = time.monotonic() + 60
+            while not any("fingerprint: " in line for line in lines):
+                assert time.monotonic() < deadline, lines
+                line = proc.stdout.readline()
+                assert line, "".join(lines)
+                lines.append(line)
+            out = "".join(lines)
+            assert f"reachable as https://{public}:{port}" in out
+            fp = out.split("fingerprint: ", 1)[1].split()[0]
+            der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", port)))
+            assert fp == format_fingerprint(der_fingerprint(der))
+            sans = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
+                x509.SubjectAlternativeName).value
+            names = {*sans.get_values_for_type(x509.DNSName),
+                     *(str(a) for a in sans.get_values_for_type(x509.IPAddress))}
+            assert {public, "localhost", "127.0.0.1"} <= names
+            assert "vpn.example.test" in names  # a new name adds to the old ones
+            printed.append((fp, "pinned an earlier one" in out))
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+    # Same name again: same certificate, fingerprint shown again. A new name: reissued, said.
+    assert printed[0] == (printed[1][0], False) and printed[1][1] is False
+    assert printed[2][0] != printed[0][0] and printed[2][1] is True

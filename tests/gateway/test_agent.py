@@ -19,7 +19,7 @@ from tests.gateway.fakes import FakeControlPlane, FakePeer, FakeWorld, config_pa
 def make_agent(world: FakeWorld, cp: FakeControlPlane, state_dir: Path, **kw: object) -> Agent:
     opts = AgentOptions(interface=world.name, listen_port=51820, state_dir=state_dir,
                         poll_wait=1, heartbeat_interval=0.2, backoff_initial=0.05,
-                        backoff_max=0.2, **kw)  # type: ignore[arg-type]
+                        backoff_max=0.2, unauthorized_backoff=0.2, **kw)  # type: ignore[arg-type]
     return Agent(opts, world.runner, ControlPlaneClient(cp.url, cp.token, timeout=2),
                  heartbeat_client=ControlPlaneClient(cp.url, cp.token, timeout=2))
 
@@ -38,9 +38,9 @@ def test_first_start_end_to_end_with_fakes(tmp_path: Path, caplog: pytest.LogCap
                                          peer(keys[2], 4)]))
         agent = make_agent(world, cp, tmp_path)
         assert agent.run_once() == 0
-        # The public key went out in a heartbeat before the first config poll.
+        # The token is checked (config fetch) first, then the key goes out in a heartbeat.
         assert [r[:2] for r in cp.requests[:2]] == [
-            ("POST", "/api/v1/gateway-agent/heartbeat"), ("GET", "/api/v1/gateway-agent/config")]
+            ("GET", "/api/v1/gateway-agent/config"), ("POST", "/api/v1/gateway-agent/heartbeat")]
         assert cp.heartbeats[0]["public_key"] == agent.public_key == world.public_key
         assert cp.heartbeats[0]["listen_port"] == 51820
         assert {p["public_key"] for p in cp.heartbeats[-1]["peers"]} == set(keys)
@@ -315,3 +315,82 @@ def test_vanished_interface_is_recreated_with_its_peers(tmp_path: Path) -> None:
     assert world.public_key == agent.public_key
     assert set(world.peers) == {k1, k2}
     assert world.addresses == ["10.8.0.1/24"]
+
+
+def test_refused_token_changes_nothing_on_the_host_then_reconnects(tmp_path, caplog) -> None:
+    world = FakeWorld(name="nxwgt")
+    with FakeControlPlane() as cp, caplog.at_level(logging.INFO):
+        cp.set_config(config_payload(1, [peer(new_key(), 2)]))
+        cp.status_override = 401
+        agent = make_agent(world, cp, tmp_path / "state")
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while sum(1 for r in cp.requests if r[0] == "GET") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Refused: no key, no interface, no UDP port, no nft table; and it says what to do.
+        assert world.runner.argvs == []
+        assert not (tmp_path / "state").exists()
+        assert "refused the agent token (401)" in caplog.text
+        assert "retrying only every 0.00333333 min" in caplog.text  # the option, in minutes
+        assert "new token" in caplog.text
+        cp.status_override = None
+        deadline = time.monotonic() + 10
+        while agent.revision != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert agent.revision == 1
+        assert "reconnected to the control plane; token accepted" in caplog.text
+        assert ("wireguard-go", "nxwgt") in world.runner.argvs
+        # An outage after that ends with one "reconnected" line too.
+        cp.status_override = 503
+        time.sleep(2.0)  # longer than one long-poll (1 s here)
+        cp.status_override = None
+        cp.set_config(config_payload(2, []))
+        deadline = time.monotonic() + 10
+        while agent.revision != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        agent.request_stop()
+        thread.join(timeout=10)
+    assert agent.revision == 2
+    assert "reconnected to the control plane" in caplog.text.split("token accepted", 1)[1]
+
+
+def test_unauthorized_backoff_is_minutes_by_default(tmp_path: Path) -> None:
+    opts = AgentOptions(interface="x", listen_port=1, state_dir=tmp_path)
+    assert opts.unauthorized_backoff >= 120
+    client = ControlPlaneClient("http://127.0.0.1:9", "t")
+    agent = Agent(opts, FakeWorld(name="nxwgu").runner, client)
+    assert agent._backoff(1, unauthorized=True) >= 0.8 * 120
+    assert agent._backoff(1) <= 1.2 * opts.backoff_initial
+
+
+def test_a_new_token_in_the_file_is_picked_up_without_a_restart(tmp_path, caplog) -> None:
+    """After a 401 the agent waits minutes, but a rotated token written to the file ends it."""
+    world = FakeWorld(name="nxwgr")
+    token_file = tmp_path / "token"
+    token_file.write_text("old-token\n")
+    with FakeControlPlane(token="new-token") as cp, caplog.at_level(logging.INFO):
+        cp.set_config(config_payload(1, []))
+        opts = AgentOptions(interface=world.name, listen_port=51820, state_dir=tmp_path / "s",
+                            poll_wait=1, heartbeat_interval=0.2, unauthorized_backoff=600)
+        agent = Agent(opts, world.runner, ControlPlaneClient(cp.url, "old-token", timeout=2),
+                      heartbeat_client=ControlPlaneClient(cp.url, "old-token", timeout=2),
+                      read_token=lambda: token_file.read_text().strip())
+        agent.TOKEN_CHECK_INTERVAL = 0.1
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while "refused the agent token" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "picked up within seconds" in caplog.text and "every 10 min" in caplog.text
+        time.sleep(0.3)
+        assert agent.revision is None and world.runner.argvs == []  # still waiting, nothing made
+        token_file.write_text("new-token\n")  # the operator pastes the rotated token
+        deadline = time.monotonic() + 10
+        while agent.revision != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        agent.request_stop()
+        thread.join(timeout=10)
+    assert agent.revision == 1  # long before the 10 minute backoff
+    assert "the token file holds a new token; trying it now" in caplog.text
+    assert "new-token" not in caplog.text and "old-token" not in caplog.text

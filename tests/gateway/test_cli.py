@@ -108,3 +108,18 @@ def test_sigterm_stops_cleanly_and_leaves_the_data_plane(tmp_path: Path) -> None
         state = parse_dump(sh(["wg", "show", ifname, "dump"], netns=ns).stdout)
         assert set(state.peers) == {k}  # a stop never flushes the data plane
         assert "10.8.0.2" in sh(["nft", "list", "table", "inet", "nexavpn"], netns=ns).stdout
+
+
+def test_state_dir_default_is_one_truth(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help, the code default, the systemd unit and docs/operations.md name one directory."""
+    from nexavpn_gateway.config import DEFAULT_STATE_DIR
+
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert f"({DEFAULT_STATE_DIR})" in " ".join(capsys.readouterr().out.split())
+    unit = (root / "packaging/gateway/nexavpn-gateway.service").read_text()
+    assert f"NEXAVPN_GATEWAY_STATE_DIR={DEFAULT_STATE_DIR}\n" in unit
+    ops = (root / "docs/operations.md").read_text()
+    assert str(DEFAULT_STATE_DIR) in ops
+    assert "/var/lib/nexavpn-gateway" not in ops + unit

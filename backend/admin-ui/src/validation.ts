@@ -186,3 +186,13 @@ export function destinationsError(entries: string[]): string | null {
   }
   return null
 }
+
+/** The server's password rules (services/passwords.py), shown before submit and checked here. */
+export const PASSWORD_MIN = 8
+export const PASSWORD_MAX = 1024
+
+export function passwordError(password: string): string | null {
+  if (password.length < PASSWORD_MIN) return `Password must be at least ${PASSWORD_MIN} characters.`
+  if (password.length > PASSWORD_MAX) return `Password must be at most ${PASSWORD_MAX} characters.`
+  return null
+}

@@ -14,6 +14,7 @@ from . import (
     health,
     policies,
     sso,
+    server_info,
     users,
 )
 
@@ -28,6 +29,7 @@ BLUEPRINTS = [
     gateway_agent.blp,
     audit.blp,
     dashboard.blp,
+    server_info.blp,
 ]
 
 

@@ -85,15 +85,15 @@ class GatewayItem(MethodView):
         return None
 
 
-@blp.route("/<int:gateway_id>/rotate-token")
-class GatewayRotateToken(MethodView):
-    """A new agent token."""
+@blp.route("/<int:gateway_id>/token")
+class GatewayToken(MethodView):
+    """A new agent token (instead of deleting and re-creating the gateway)."""
 
     @admin_required
     @blp.response(200, GatewayCreatedSchema)
     @error_responses(blp, 401, 403, 404)
     @blp.doc(security=BEARER)
     def post(self, gateway_id: int):
-        """Replace the gateway's agent token; the old one stops working, the new one is shown
-        only in this answer."""
+        """Replace the gateway's agent token: the old one stops working at once, the new one is
+        shown only in this answer (with the agent's start command). Audit `gateway.update`."""
         return svc.rotate_agent_token(current_user, svc.get_gateway(gateway_id))

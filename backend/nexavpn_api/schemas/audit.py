@@ -27,6 +27,10 @@ class AuditLogSchema(Schema):
     target_id = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
     details = fields.Dict()
+    actor_name = fields.String(allow_none=True, metadata={
+        "description": "the acting user's or gateway's name today (null: none, or deleted)"})
+    target_name = fields.String(allow_none=True, metadata={
+        "description": "the target's name today (null: none, deleted, or a session)"})
 
 
 class AuditArgsSchema(PageArgsSchema):
@@ -40,6 +44,15 @@ class AuditArgsSchema(PageArgsSchema):
     )
     target_type = fields.String(validate=validate.OneOf(TARGET_TYPES))
     target_id = fields.String(validate=validate.Length(min=1, max=64))
+    actor = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "user name or gateway name of the actor (case-insensitive)"},
+    )
+    target = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "name of the target user, policy, gateway or device "
+                                 "(case-insensitive; matches objects that exist today)"},
+    )
     since = fields.AwareDateTime(
         default_timezone=UTC, metadata={"description": "ISO 8601, inclusive (naive = UTC)"}
     )

@@ -35,9 +35,12 @@ class GatewaySchema(Schema):
 
 
 class GatewayCreatedSchema(GatewaySchema):
-    """The create (and rotate-token) answer: the only time the agent token is shown."""
+    """The create (and new-token) answer: the only time the agent token is shown."""
 
     agent_token = fields.String(required=True)
+    agent_command = fields.String(required=True, metadata={
+        "description": "the command that starts the agent on the gateway host against this "
+                       "server (with --server-fingerprint when its certificate is self-signed)"})
 
 
 class GatewayWriteSchema(StrictSchema):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..models import AuditEvent
 from ..pagination import paginate
+from .audit_names import actor_filter, target_filter, with_names
 
 
 def list_events(args: dict[str, Any]) -> dict[str, Any]:
@@ -26,4 +27,9 @@ def list_events(args: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(AuditEvent.at >= args["since"])
     if args.get("until") is not None:
         stmt = stmt.where(AuditEvent.at <= args["until"])
-    return paginate(stmt, args["page"], args["per_page"])
+    if args.get("actor"):
+        stmt = stmt.where(actor_filter(args["actor"]))
+    if args.get("target"):
+        stmt = stmt.where(target_filter(args["target"]))
+    page = paginate(stmt, args["page"], args["per_page"])
+    return {**page, "items": with_names(list(page["items"]))}

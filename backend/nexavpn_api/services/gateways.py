@@ -211,7 +211,7 @@ def create_gateway(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         },
     )
     _commit_or_conflict()
-    return {**present(gw, 0), "agent_token": token}
+    return {**present(gw, 0), "agent_token": token, "agent_command": _agent_command(gw)}
 
 
 def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +254,10 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
 
 
 def rotate_agent_token(actor: User, gw: Gateway) -> dict[str, Any]:
-    """Replace the agent token (the old one stops working at once); the new one is shown once."""
+    """Replace the agent token (the old one stops working at once); the new one is shown once.
+
+    Audited as ``gateway.update`` with ``changed: ["agent_token"]`` (never the token).
+    """
     token, digest = new_agent_token()
     gw.agent_token_hash = digest
     audit.record_by_user(
@@ -265,7 +268,15 @@ def rotate_agent_token(actor: User, gw: Gateway) -> dict[str, Any]:
         details={"changed": ["agent_token"]},
     )
     db.session.commit()
-    return {**present(gw), "agent_token": token}
+    return {**present(gw), "agent_token": token, "agent_command": _agent_command(gw)}
+
+
+def _agent_command(gw: Gateway) -> str:
+    """The agent's start command for this gateway (listen port from its public endpoint)."""
+    from .server_info import agent_command
+
+    port = gw.endpoint.rsplit(":", 1)[-1]
+    return agent_command(int(port) if port.isdigit() else 51820)
 
 
 def delete_gateway(actor: User, gw: Gateway) -> None:

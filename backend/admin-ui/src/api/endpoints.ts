@@ -2,8 +2,8 @@
 
 import type { ApiClient } from './client'
 import type {
+  AuditEntry,
   AuditFilters,
-  AuditLog,
   Dashboard,
   Device,
   DeviceFilters,
@@ -16,6 +16,7 @@ import type {
   PolicyWrite,
   Providers,
   RecoveryCodes,
+  ServerInfo,
   SessionUser,
   TotpSetup,
   User,
@@ -77,9 +78,11 @@ export function createApi(client: ApiClient) {
     updateGateway: (id: Id, body: GatewayWrite) =>
       client.request<Gateway>('PATCH', `/gateways/${seg(id)}`, { body }),
     deleteGateway: (id: Id) => client.request<undefined>('DELETE', `/gateways/${seg(id)}`),
+    newGatewayToken: (id: Id) => client.request<GatewayCreated>('POST', `/gateways/${seg(id)}/token`, { body: {} }),
+    serverInfo: () => client.request<ServerInfo>('GET', '/server-info'),
 
     listAuditLogs: (query: PageQuery & AuditFilters = {}) =>
-      client.request<Page<AuditLog>>('GET', '/audit-logs', { query: { ...query } }),
+      client.request<Page<AuditEntry>>('GET', '/audit-logs', { query: { ...query } }),
   }
 }
 

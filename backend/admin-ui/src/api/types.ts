@@ -148,6 +148,21 @@ export interface Gateway {
 /** The create answer: the only time the agent token is ever shown. */
 export interface GatewayCreated extends Gateway {
   agent_token: string
+  /** The agent's start command against this server (with --server-fingerprint if self-signed). */
+  agent_command: string
+}
+
+/** The certificate the server itself presents (null behind a TLS-terminating proxy). */
+export interface ServerCertificate {
+  fingerprint: string
+  self_signed: boolean
+  subject: string
+  not_after: string
+}
+
+export interface ServerInfo {
+  public_url: string
+  tls: ServerCertificate | null
 }
 
 export interface GatewayWrite {
@@ -192,6 +207,13 @@ export interface AuditLog {
   details: Record<string, unknown> | null
 }
 
+/** An item of GET /audit-logs: the event plus the actor's / target's name today (null: none,
+ * deleted, or a session). */
+export interface AuditEntry extends AuditLog {
+  actor_name: string | null
+  target_name: string | null
+}
+
 export interface DeviceCounts {
   active: number
   pending: number
@@ -225,6 +247,10 @@ export interface DeviceFilters {
 }
 
 export interface AuditFilters {
+  /** User or gateway name of the actor (case-insensitive). */
+  actor?: string
+  /** Name of the target user, policy, gateway or device (case-insensitive). */
+  target?: string
   actor_id?: string
   action?: string
   target_type?: string

@@ -21,13 +21,20 @@ export function ErrorMessage({ error }: { error: unknown }) {
  */
 export function FormError({ error, fields }: { error: unknown; fields: string[] }) {
   if (!error) return null
-  const extra =
-    error instanceof ApiError
-      ? Object.entries(error.fieldErrors).filter(([name]) => !fields.includes(name))
-      : []
+  const all = error instanceof ApiError ? Object.entries(error.fieldErrors) : []
+  const extra = all.filter(([name]) => !fields.includes(name))
+  // The server's generic "The request is invalid." says nothing the marked fields do not.
+  const shown = all.length - extra.length
+  const generic = error instanceof ApiError && error.code === 'validation_error'
+  const text =
+    generic && shown > 0 && extra.length === 0
+      ? shown === 1
+        ? 'Please correct the field marked below.'
+        : `Please correct the ${shown} fields marked below.`
+      : errorText(error)
   return (
     <div className="alert alert-error" role="alert">
-      <span>{errorText(error)}</span>
+      <span>{text}</span>
       {extra.length > 0 && (
         <ul>
           {extra.map(([name, msg]) => (

@@ -1,15 +1,17 @@
-// Audit log: filter by actor, action, target and time range (UTC); details expand per row.
+// Audit log: filter by actor and target names, action, target type and time range (UTC);
+// names shown next to ids; details expand per row. actor_id/target_id still work in links.
 
 import { Fragment, useState } from 'react'
 import type { FormEvent } from 'react'
 import { useSearchParams } from 'react-router-dom'
+import type { AuditEntry, Id } from '../api/types'
 import { useApi } from '../auth'
 import { Empty, Field, FormError, Loading, Pagination, fieldErrorsOf } from '../components/ui'
 import { fmtTime, utcInputToIso } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
 const PER_PAGE = 50
-const FILTERS = ['actor_id', 'action', 'target_type', 'target_id', 'since', 'until'] as const
+const FILTERS = ['actor', 'action', 'target_type', 'target', 'since', 'until', 'actor_id', 'target_id'] as const
 type FilterName = (typeof FILTERS)[number]
 
 export const KNOWN_ACTIONS = [
@@ -31,6 +33,19 @@ export const KNOWN_ACTIONS = [
   'device.revoke',
   'device.delete',
 ]
+
+/** "alice (#2)", "gateway edge-1 (#5)", "system"; the id alone when the name is gone. */
+export function actorLabel(a: AuditEntry, userName: (id: Id) => string): string {
+  if (!a.actor_id) return a.actor_type
+  if (a.actor_type === 'user') return `${a.actor_name ?? userName(a.actor_id)} (#${a.actor_id})`
+  return `${a.actor_type} ${a.actor_name ?? ''} (#${a.actor_id})`.replace('  ', ' ')
+}
+
+export function targetLabel(a: AuditEntry): string {
+  if (!a.target_type) return '—'
+  if (!a.target_id) return a.target_type
+  return a.target_name ? `${a.target_type} ${a.target_name} (#${a.target_id})` : `${a.target_type} #${a.target_id}`
+}
 
 /** ISO time (from the URL) → the value a datetime-local input shows, read as UTC. */
 function isoToInput(iso: string): string {
@@ -67,7 +82,7 @@ export function AuditPage() {
     setParams(p)
   }
   const clear = () => {
-    setDraft({ actor_id: '', action: '', target_type: '', target_id: '', since: '', until: '' })
+    setDraft({ actor: '', action: '', target_type: '', target: '', since: '', until: '', actor_id: '', target_id: '' })
     setParams(new URLSearchParams())
   }
   const set = (f: FilterName) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [f]: e.target.value }))
@@ -85,8 +100,8 @@ export function AuditPage() {
     <section>
       <h1>Audit log</h1>
       <form className="card filter-form" onSubmit={apply}>
-        <Field label="Actor ID" error={fieldErrors.actor_id}>
-          {(id, d) => <input id={id} name="actor_id" value={draft.actor_id} onChange={set('actor_id')} aria-describedby={d} />}
+        <Field label="Actor" error={fieldErrors.actor} hint="User name or gateway name.">
+          {(id, d) => <input id={id} name="actor" value={draft.actor} onChange={set('actor')} aria-describedby={d} />}
         </Field>
         <Field label="Action" error={fieldErrors.action}>
           {(id, d) => (
@@ -112,8 +127,8 @@ export function AuditPage() {
             </select>
           )}
         </Field>
-        <Field label="Target ID" error={fieldErrors.target_id}>
-          {(id, d) => <input id={id} name="target_id" value={draft.target_id} onChange={set('target_id')} aria-describedby={d} />}
+        <Field label="Target" error={fieldErrors.target} hint="Name of a user, policy, gateway or device.">
+          {(id, d) => <input id={id} name="target" value={draft.target} onChange={set('target')} aria-describedby={d} />}
         </Field>
         <Field label="From (UTC)" error={fieldErrors.since}>
           {(id, d) => (
@@ -136,6 +151,13 @@ export function AuditPage() {
           )}
         </div>
       </form>
+      {(applied.actor_id || applied.target_id) && (
+        <p className="muted" data-testid="id-filters">
+          Also filtered by {applied.actor_id && `actor #${applied.actor_id}`}
+          {applied.actor_id && applied.target_id && ' and '}
+          {applied.target_id && `target #${applied.target_id}`} (from a link; Clear removes it).
+        </p>
+      )}
       <FormError error={list.error} fields={[...FILTERS]} />
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && (
@@ -167,11 +189,8 @@ export function AuditPage() {
                       <tr data-action={a.action}>
                         <td className="nowrap">{fmtTime(a.at)}</td>
                         <td className="mono">{a.action}</td>
-                        <td>
-                          {a.actor_type === 'user' && a.actor_id ? `${userName(a.actor_id)} (#${a.actor_id})` : a.actor_type}
-                          {a.actor_type === 'gateway' && a.actor_id ? ` #${a.actor_id}` : ''}
-                        </td>
-                        <td>{a.target_type ? `${a.target_type} #${a.target_id ?? '—'}` : '—'}</td>
+                        <td>{actorLabel(a, userName)}</td>
+                        <td>{targetLabel(a)}</td>
                         <td className="mono">{a.ip ?? '—'}</td>
                         <td>
                           {hasDetails && (

@@ -1,7 +1,8 @@
 import { Link } from 'react-router-dom'
 import { useApi } from '../auth'
 import { DeviceStatusBadge, PendingQueue } from '../components/devices'
-import { Empty, ErrorMessage, Loading } from '../components/ui'
+import { ServerIdentity } from '../components/ServerIdentity'
+import { Badge, Empty, ErrorMessage, Loading } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
@@ -13,6 +14,7 @@ export function DashboardPage() {
   return (
     <section>
       <h1>Dashboard</h1>
+      <ServerIdentity />
       <ErrorMessage error={error} />
       {loading && <Loading />}
       {data && (

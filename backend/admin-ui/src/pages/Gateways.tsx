@@ -1,4 +1,5 @@
-// Gateways: create (agent token shown once, with the command that starts the agent), edit, delete.
+// Gateways: create (agent token shown once, with the command that starts the agent), edit, new
+// token, delete; the server's address and certificate fingerprint on top.
 
 import { useState } from 'react'
 import type { FormEvent } from 'react'
@@ -17,25 +18,26 @@ import {
   Pagination,
   fieldErrorsOf,
 } from '../components/ui'
+import { ServerIdentity } from '../components/ServerIdentity'
 import { fmtTime } from '../format'
 import { useQuery } from '../hooks'
-import { cidrError, endpointError, endpointPort, ipError, nameError, splitList } from '../validation'
+import { cidrError, endpointError, ipError, nameError, splitList } from '../validation'
 
 const PER_PAGE = 50
 export const TOKEN_FILE = '/etc/nexavpn/gateway.token'
 
-/** The command an operator runs on the gateway host; the server URL is this console's origin. */
-export function agentCommand(origin: string, listenPort: number): string {
-  return `nexavpn-gateway run --server ${origin} --token-file ${TOKEN_FILE} --interface wg0 --listen-port ${listenPort}`
-}
-
-type Dialog = { kind: 'create' } | { kind: 'edit'; gateway: Gateway } | { kind: 'delete'; gateway: Gateway }
+type Dialog =
+  | { kind: 'create' }
+  | { kind: 'edit'; gateway: Gateway }
+  | { kind: 'delete'; gateway: Gateway }
+  | { kind: 'token'; gateway: Gateway }
 
 export function GatewaysPage() {
   const api = useApi()
   const [page, setPage] = useState(1)
   const [dialog, setDialog] = useState<Dialog | null>(null)
   const [created, setCreated] = useState<GatewayCreated | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
   const list = useQuery(() => api.listGateways({ page, per_page: PER_PAGE }), [api, page])
   const close = () => setDialog(null)
 
@@ -47,6 +49,12 @@ export function GatewaysPage() {
           New gateway
         </button>
       </div>
+      <ServerIdentity />
+      {notice && (
+        <div className="alert alert-success" role="status">
+          {notice}
+        </div>
+      )}
       {created && <AgentToken gateway={created} onDone={() => setCreated(null)} />}
       <ErrorMessage error={list.error} />
       {list.loading && !list.data && <Loading />}
@@ -62,6 +70,7 @@ export function GatewaysPage() {
                   <th>Name</th>
                   <th>Status</th>
                   <th>Endpoint</th>
+                  <th>Public key</th>
                   <th>VPN network</th>
                   <th>Peers</th>
                   <th>Last seen</th>
@@ -78,6 +87,9 @@ export function GatewaysPage() {
                     </td>
                     <td>{g.status === 'online' ? <Badge tone="good">online</Badge> : <Badge tone="bad">offline</Badge>}</td>
                     <td className="mono">{g.endpoint}</td>
+                    <td className="mono key-cell" data-testid="gateway-public-key">
+                      {g.public_key ?? <span className="muted">reported by the agent when it starts</span>}
+                    </td>
                     <td className="mono">
                       {g.vpn_cidr}
                       {g.vpn_cidr6 && <div>{g.vpn_cidr6}</div>}
@@ -87,6 +99,9 @@ export function GatewaysPage() {
                     <td className="row-actions">
                       <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', gateway: g })}>
                         Edit
+                      </button>
+                      <button type="button" className="button-small" onClick={() => setDialog({ kind: 'token', gateway: g })}>
+                        New token
                       </button>
                       <button
                         type="button"
@@ -110,6 +125,7 @@ export function GatewaysPage() {
           onSaved={(g) => {
             setDialog(null)
             if ('agent_token' in g) setCreated(g)
+            setNotice(`Gateway ${g.name} created.`)
             list.reload()
           }}
         />
@@ -118,8 +134,9 @@ export function GatewaysPage() {
         <GatewayForm
           gateway={dialog.gateway}
           onClose={close}
-          onSaved={() => {
+          onSaved={(g) => {
             setDialog(null)
+            setNotice(`Gateway ${g.name} saved. Devices on it receive the changed profile on their next sync.`)
             list.reload()
           }}
         />
@@ -131,12 +148,31 @@ export function GatewaysPage() {
           onClose={close}
           onConfirm={async () => {
             await api.deleteGateway(dialog.gateway.id)
+            setNotice(`Gateway ${dialog.gateway.name} deleted.`)
             list.reload()
           }}
         >
           <p>
-            Delete <strong>{dialog.gateway.name}</strong>? Its agent token stops working. A gateway that active devices
-            still use cannot be deleted.
+            Delete <strong>{dialog.gateway.name}</strong>? Its agent token stops working at once and the agent on that
+            host can no longer fetch peers; the WireGuard interface there stays up until you remove it. A gateway that
+            active devices still use cannot be deleted.
+          </p>
+        </ConfirmDialog>
+      )}
+      {dialog?.kind === 'token' && (
+        <ConfirmDialog
+          title="New agent token"
+          confirmLabel="Make a new token"
+          onClose={close}
+          onConfirm={async () => {
+            setCreated(await api.newGatewayToken(dialog.gateway.id))
+            setNotice(null)
+          }}
+        >
+          <p>
+            Make a new agent token for <strong>{dialog.gateway.name}</strong>? The current token stops working at once:
+            the agent on that host keeps its peers but gets no changes (and shows offline) until you put the new token in
+            its token file and restart it.
           </p>
         </ConfirmDialog>
       )}
@@ -146,13 +182,14 @@ export function GatewaysPage() {
 
 /** The one time the agent token is visible: copy it, then start the agent with it. */
 export function AgentToken({ gateway, onDone }: { gateway: GatewayCreated; onDone: () => void }) {
-  const command = agentCommand(window.location.origin, endpointPort(gateway.endpoint) ?? 51820)
+  const command = gateway.agent_command
+  const pinned = command.includes('--server-fingerprint')
   return (
     <div className="card token-card" role="region" aria-label="Agent token">
       <h2>Agent token for {gateway.name}</h2>
       <p>
-        <strong>This token is shown only once.</strong> Copy it now: it cannot be shown again (delete and re-create the
-        gateway to get a new one).
+        <strong>This token is shown only once.</strong> Copy it now: it cannot be shown again (use “New token” in the
+        list to replace it).
       </p>
       <div className="copy-row">
         <code className="secret" data-testid="agent-token">
@@ -168,6 +205,12 @@ export function AgentToken({ gateway, onDone }: { gateway: GatewayCreated; onDon
         <code data-testid="agent-command">{command}</code>
         <CopyButton text={command} label="Copy command" />
       </div>
+      {pinned && (
+        <p className="muted">
+          This server uses a self-signed certificate, so the command pins its SHA-256 fingerprint
+          (--server-fingerprint); the agent refuses any other certificate.
+        </p>
+      )}
       <div className="actions">
         <button type="button" onClick={onDone}>
           I have saved the token

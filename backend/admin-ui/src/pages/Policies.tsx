@@ -30,6 +30,7 @@ export function PoliciesPage() {
   const [page, setPage] = useState(1)
   const [dialog, setDialog] = useState<Dialog | null>(null)
   const [actionError, setActionError] = useState<unknown>(null)
+  const [notice, setNotice] = useState<string | null>(null)
   const lookups = useLookups()
   const list = useQuery(() => api.listPolicies({ page, per_page: PER_PAGE }), [api, page])
 
@@ -37,14 +38,16 @@ export function PoliciesPage() {
     setActionError(null)
     try {
       await api.updatePolicy(p.id, { enabled: !p.enabled })
+      setNotice(`Policy ${p.name} ${p.enabled ? 'disabled' : 'enabled'}. Devices it covers get the change within seconds.`)
       list.reload()
     } catch (exc) {
       setActionError(exc)
     }
   }
   const close = () => setDialog(null)
-  const saved = () => {
+  const saved = (p: Policy) => {
     setDialog(null)
+    setNotice(`Policy ${p.name} saved. Devices it covers get the change within seconds.`)
     list.reload()
   }
 
@@ -57,6 +60,11 @@ export function PoliciesPage() {
         </button>
       </div>
       <ErrorMessage error={list.error ?? actionError} />
+      {notice && (
+        <div className="alert alert-success" role="status">
+          {notice}
+        </div>
+      )}
       {list.loading && !list.data && <Loading />}
       {list.data && list.data.items.length === 0 && (
         <Empty>No policies yet. Without a policy, devices connect but reach nothing.</Empty>
@@ -124,12 +132,14 @@ export function PoliciesPage() {
           onClose={close}
           onConfirm={async () => {
             await api.deletePolicy(dialog.policy.id)
+            setNotice(`Policy ${dialog.policy.name} deleted.`)
             list.reload()
           }}
         >
           <p>
-            Delete <strong>{dialog.policy.name}</strong>? Devices that reach destinations only through it lose them at
-            their next sync.
+            Delete <strong>{dialog.policy.name}</strong>? Devices that reach destinations only through it lose them
+            within seconds: the gateways drop that traffic and the clients remove the routes. To pause it instead,
+            disable it.
           </p>
         </ConfirmDialog>
       )}
@@ -141,7 +151,7 @@ interface FormProps {
   policy?: Policy
   lookups: Lookups
   onClose: () => void
-  onSaved: () => void
+  onSaved: (policy: Policy) => void
 }
 
 export function PolicyForm({ policy, lookups, onClose, onSaved }: FormProps) {
@@ -188,9 +198,7 @@ export function PolicyForm({ policy, lookups, onClose, onSaved }: FormProps) {
       destinations: dests,
     }
     try {
-      if (policy) await api.updatePolicy(policy.id, body)
-      else await api.createPolicy(body)
-      onSaved()
+      onSaved(policy ? await api.updatePolicy(policy.id, body) : await api.createPolicy(body))
     } catch (exc) {
       setError(exc)
       setBusy(false)

@@ -19,7 +19,8 @@ import {
 } from '../components/ui'
 import { fmtTime } from '../format'
 import { useQuery } from '../hooks'
-import { nameError, splitList } from '../validation'
+import { PasswordRules } from '../components/PasswordRules'
+import { nameError, passwordError, splitList } from '../validation'
 
 const PER_PAGE = 25
 
@@ -238,7 +239,9 @@ export function UsersPage() {
           }}
         >
           <p>
-            Delete <strong>{dialog.user.username}</strong> for good? This cannot be undone.
+            Delete <strong>{dialog.user.username}</strong> for good? Their devices are revoked at once (the gateways
+            drop their traffic), their sessions end and they leave every policy. This cannot be undone; to keep the
+            account, disable it instead.
           </p>
         </ConfirmDialog>
       )}
@@ -269,7 +272,8 @@ function UserForm({ user, onClose, onSaved }: FormProps) {
     if (!user) {
       const bad = nameError(username)
       if (bad) problems.username = `Username ${bad}.`
-      if (!password) problems.password = 'A password is required.'
+      const badPassword = passwordError(password)
+      if (badPassword) problems.password = badPassword
     }
     const groupList = splitList(groups)
     for (const g of groupList) {
@@ -312,15 +316,18 @@ function UserForm({ user, onClose, onSaved }: FormProps) {
         {!user && (
           <Field label="Password" error={err('password')}>
             {(id, d) => (
-              <input
-                id={id}
-                name="password"
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                aria-describedby={d}
-              />
+              <>
+                <input
+                  id={id}
+                  name="password"
+                  type="password"
+                  autoComplete="new-password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                  aria-describedby={[d, `${id}-rules`].filter(Boolean).join(' ')}
+                />
+                <PasswordRules password={password} id={`${id}-rules`} />
+              </>
             )}
           </Field>
         )}
@@ -354,9 +361,13 @@ function PasswordForm({ user, onClose, onSaved }: FormProps & { user: User }) {
   const api = useApi()
   const [password, setPassword] = useState('')
   const [error, setError] = useState<unknown>(null)
+  const [local, setLocal] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const submit = async (e: FormEvent) => {
     e.preventDefault()
+    const bad = passwordError(password)
+    setLocal(bad)
+    if (bad) return
     setBusy(true)
     setError(null)
     try {
@@ -371,19 +382,23 @@ function PasswordForm({ user, onClose, onSaved }: FormProps & { user: User }) {
     <Modal title={`Reset password of ${user.username}`} onClose={onClose}>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <FormError error={error} fields={['password']} />
-        <Field label="New password" error={fieldErrorsOf(error).password}>
+        <Field label="New password" error={local ?? fieldErrorsOf(error).password}>
           {(id, d) => (
-            <input
-              id={id}
-              name="password"
-              type="password"
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              aria-describedby={d}
-            />
+            <>
+              <input
+                id={id}
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                aria-describedby={[d, `${id}-rules`].filter(Boolean).join(' ')}
+              />
+              <PasswordRules password={password} id={`${id}-rules`} />
+            </>
           )}
         </Field>
+        <p className="muted">Their sessions end at once; they sign in again with the new password.</p>
         <div className="actions">
           <button type="button" onClick={onClose}>
             Cancel

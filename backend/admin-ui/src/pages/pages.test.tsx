@@ -400,7 +400,13 @@ describe('gateways', () => {
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
     const { server } = renderApp('/gateways', {
       'GET /gateways': () => json(200, page([])),
-      'POST /gateways': () => json(201, { ...gw, endpoint: 'vpn.example.com:51821', agent_token: 'tok-secret-123' }),
+      'POST /gateways': () =>
+        json(201, {
+          ...gw,
+          endpoint: 'vpn.example.com:51821',
+          agent_token: 'tok-secret-123',
+          agent_command: 'nexavpn-gateway run --server https://vpn.example.com:8443 --token-file /etc/nexavpn/gateway.token --interface wg0 --listen-port 51821',
+        }),
     })
     expect(await screen.findByText(/No gateways yet/)).toBeInTheDocument()
     await user.click(screen.getByRole('button', { name: 'New gateway' }))
@@ -410,7 +416,7 @@ describe('gateways', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Create gateway' }))
     expect(await screen.findByTestId('agent-token')).toHaveTextContent('tok-secret-123')
     expect(screen.getByTestId('agent-command')).toHaveTextContent(
-      `nexavpn-gateway run --server ${window.location.origin} --token-file /etc/nexavpn/gateway.token --interface wg0 --listen-port 51821`,
+      'nexavpn-gateway run --server https://vpn.example.com:8443 --token-file /etc/nexavpn/gateway.token --interface wg0 --listen-port 51821',
     )
     await user.click(screen.getByRole('button', { name: 'Copy token' }))
     expect(writeText).toHaveBeenCalledWith('tok-secret-123')
