@@ -13,8 +13,8 @@ from . import (
     gateways,
     health,
     policies,
-    sso,
     server_info,
+    sso,
     users,
 )
 
