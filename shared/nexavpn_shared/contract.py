@@ -1,4 +1,4 @@
-"""Constants of the API contract (shared/API-CONTRACT.md) so every component spells them alike."""
+"""Constants of the API contract (docs/api.md) so every component spells them alike."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ ERROR_CODES: frozenset[str] = frozenset(
     }
 )
 
-# The HTTP status each error code is sent with (API-CONTRACT.md "Conventions").
+# The HTTP status each error code is sent with (docs/api.md, "Errors").
 ERROR_STATUS: dict[str, int] = {
     INVALID_CREDENTIALS: 401,
     USER_DISABLED: 403,

@@ -1,4 +1,4 @@
-"""End to end with real tunnels: backend, gateway agent, client core, packets (issue 6).
+"""End to end with real tunnels: backend, gateway agent, client core, packets.
 
 Topology (every address lives only inside namespaces this test makes)::
 
@@ -543,7 +543,7 @@ def _revoke_to_drop(w: World, c: Client, device_id: Any, public: str) -> float:
 
 
 def test_enroll_policy_revoke_and_control_plane_outage(world: World) -> None:
-    """The five steps of issue 6 in order, on one lab (logs of server and agent on failure)."""
+    """The five steps in order, on one lab (logs of server and agent on failure)."""
     try:
         _steps(world)
     except BaseException:

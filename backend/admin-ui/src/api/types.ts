@@ -1,4 +1,4 @@
-// Types of the NexaVPN API v1, written from shared/API-CONTRACT.md.
+// Types of the NexaVPN API v1 (docs/api.md).
 // tests/adminui/test_types_match_openapi.py checks every field declared here against the OpenAPI
 // document the backend serves, so a renamed or dropped field fails the test run, not an admin.
 // Keep one `export interface` per schema and one field per line: that test parses this file.
