@@ -1,7 +1,22 @@
-// Types of the NexaVPN API v1 (docs/api.md).
-// tests/adminui/test_types_match_openapi.py checks every field declared here against the OpenAPI
-// document the backend serves, so a renamed or dropped field fails the test run, not an admin.
-// Keep one `export interface` per schema and one field per line: that test parses this file.
+// Types of the NexaVPN API v1 (docs/api.md), derived from ./schema.d.ts, which
+// scripts/gen-api-types.sh generates from the OpenAPI document the backend serves (the test run
+// fails while it is stale). Never edit schema.d.ts; when the API changes, regenerate it and these
+// names follow. Only what the document cannot say is written by hand here (generic pages, the
+// UI's filter forms); tests/adminui/test_types_match_openapi.py checks those interfaces.
+
+import type { components } from './schema'
+
+type Schemas = components['schemas']
+
+/** Every field present: the server sends each documented field (null where allowed). */
+type Sent<T> = T extends (infer U)[]
+  ? Sent<U>[]
+  : T extends object
+    ? { [K in keyof T]-?: Sent<Exclude<T[K], undefined>> }
+    : T
+
+/** An answer body, as the server sends it. */
+type Body<K extends keyof Schemas> = Sent<Schemas[K]>
 
 /** IDs are opaque: never parse them, only pass them back. */
 export type Id = string | number
@@ -9,12 +24,13 @@ export type Id = string | number
 /** ISO 8601 UTC timestamp. */
 export type Timestamp = string
 
-export type Role = 'admin' | 'user'
-export type Platform = 'windows' | 'macos' | 'linux'
-export type DeviceStatus = 'active' | 'revoked'
-export type GatewayStatus = 'online' | 'offline'
-export type ActorType = 'user' | 'gateway' | 'system'
-export type TargetType = 'user' | 'policy' | 'gateway' | 'device' | 'session'
+export type Role = Body<'User'>['role']
+export type Platform = Schemas['Enroll']['platform']
+export type DeviceStatus = Body<'Device'>['status']
+export type GatewayStatus = Body<'Gateway'>['status']
+export type ActorType = Body<'AuditLog'>['actor_type']
+export type TargetType = Exclude<Body<'AuditLog'>['target_type'], null>
+export type ErrorCode = Body<'ErrorBody'>['code']
 
 /** Every list answer. */
 export interface Page<T> {
@@ -25,174 +41,41 @@ export interface Page<T> {
 }
 
 /** The body of every error: {"error": {...}}. */
-export interface ErrorBody {
-  code: string
-  message: string
-  details?: Record<string, unknown> | null
-}
+export type ErrorBody = Schemas['ErrorBody']
+export type ErrorEnvelope = Schemas['Error']
 
-export interface ErrorEnvelope {
-  error: ErrorBody
-}
+export type SessionUser = Body<'SessionUser'>
+export type LoginResponse = Body<'LoginResponse'>
+export type RefreshResponse = Body<'RefreshResponse'>
+export type Health = Body<'Health'>
 
-export interface SessionUser {
-  id: Id
-  username: string
-  role: Role
-}
+export type User = Body<'User'>
+export type UserCreate = Schemas['UserCreate']
+export type UserUpdate = Schemas['UserUpdate']
 
-export interface LoginResponse {
-  access_token: string
-  refresh_token: string
-  token_type: string
-  expires_in: number
-  user: SessionUser
-}
+export type Policy = Body<'Policy'>
+/** Create and PATCH bodies alike: the UI sends what the form changed. */
+export type PolicyWrite = Partial<Schemas['PolicyWrite']>
 
-export interface RefreshResponse {
-  access_token: string
-  refresh_token: string
-}
-
-export interface User {
-  id: Id
-  username: string
-  email: string | null
-  role: Role
-  groups: string[]
-  disabled: boolean
-  created_at: Timestamp
-}
-
-export interface UserCreate {
-  username: string
-  password: string
-  email?: string | null
-  role?: Role
-  groups?: string[]
-  disabled?: boolean
-}
-
-export interface UserUpdate {
-  email?: string | null
-  role?: Role
-  groups?: string[]
-  disabled?: boolean
-  password?: string
-}
-
-export interface Policy {
-  id: Id
-  name: string
-  description: string
-  enabled: boolean
-  user_ids: Id[]
-  groups: string[]
-  destinations: string[]
-}
-
-export interface PolicyWrite {
-  name?: string
-  description?: string
-  enabled?: boolean
-  user_ids?: Id[]
-  groups?: string[]
-  destinations?: string[]
-}
-
-export interface Gateway {
-  id: Id
-  name: string
-  endpoint: string
-  public_key: string | null
-  vpn_cidr: string
-  vpn_cidr6: string | null
-  dns: string[]
-  mtu: number
-  enabled: boolean
-  status: GatewayStatus
-  last_seen_at: Timestamp | null
-  peer_count: number
-}
-
+export type Gateway = Body<'Gateway'>
 /** The create answer: the only time the agent token is ever shown. */
-export interface GatewayCreated extends Gateway {
-  agent_token: string
-}
+export type GatewayCreated = Body<'GatewayCreated'>
+export type GatewayWrite = Partial<Schemas['GatewayWrite']>
 
-export interface GatewayWrite {
-  name?: string
-  endpoint?: string
-  public_key?: string | null
-  vpn_cidr?: string
-  vpn_cidr6?: string | null
-  dns?: string[]
-  mtu?: number
-  enabled?: boolean
-}
+export type Device = Body<'Device'>
+export type AuditLog = Body<'AuditLog'>
+export type DeviceCounts = Body<'DeviceCounts'>
+export type GatewayCounts = Body<'GatewayCounts'>
+export type Dashboard = Body<'Dashboard'>
 
-export interface Device {
-  id: Id
-  user_id: Id
-  name: string
-  fingerprint: string
-  public_key: string
-  platform: Platform
-  status: DeviceStatus
-  vpn_ip: string | null
-  vpn_ip6: string | null
-  gateway_id: Id | null
-  profile_revision: number
-  rotation_required: boolean
-  created_at: Timestamp
-  last_sync_at: Timestamp | null
-  last_handshake_at: Timestamp | null
-  online: boolean
-}
-
-export interface AuditLog {
-  id: Id
-  at: Timestamp
-  actor_type: ActorType
-  actor_id: string | null
-  action: string
-  target_type: string | null
-  target_id: string | null
-  ip: string | null
-  details: Record<string, unknown> | null
-}
-
-export interface DeviceCounts {
-  active: number
-  revoked: number
-}
-
-export interface GatewayCounts {
-  online: number
-  offline: number
-}
-
-export interface Dashboard {
-  users: number
-  devices: DeviceCounts
-  gateways: GatewayCounts
-  recent_enrollments: Device[]
-  recent_audit: AuditLog[]
-}
-
-export interface Health {
-  status: string
-  service: string
-  version: string
-  api: string
-}
-
+/** The Devices page's filter form (query values as typed). */
 export interface DeviceFilters {
   user_id?: string
   status?: string
   gateway_id?: string
 }
 
+/** The Audit page's filter form (query values as typed). */
 export interface AuditFilters {
   actor_id?: string
   action?: string

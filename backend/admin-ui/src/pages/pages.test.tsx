@@ -26,7 +26,9 @@ const gw: Gateway = {
   enabled: true,
   status: 'offline',
   last_seen_at: null,
+  listen_port: null,
   peer_count: 0,
+  created_at: '2026-01-02T03:04:05Z',
 }
 const laptop: Device = {
   id: 9,
@@ -45,6 +47,12 @@ const laptop: Device = {
   last_sync_at: '2026-01-02T04:00:00Z',
   last_handshake_at: null,
   online: false,
+  os_version: null,
+  client_version: null,
+  revoked_at: null,
+  rx_bytes: 0,
+  tx_bytes: 0,
+  username: 'alice',
 }
 const lookups = {
   'GET /users': () => json(200, page([alice])),
