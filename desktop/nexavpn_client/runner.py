@@ -8,8 +8,6 @@ kept in a repr, or put into an exception.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from nexavpn_shared import runner as shared
 from nexavpn_shared.runner import DEFAULT_TIMEOUT, Runner
 from nexavpn_shared.runner import Call as RecordedCall
@@ -27,46 +25,20 @@ __all__ = [
 ]
 
 
-def _failed(exc: shared.CommandError) -> CommandFailed:
+class _ClientFailures:
     """The shared runner's error in the client's terms (a timeout has no exit status: -1)."""
-    code = -1 if exc.timed_out or exc.returncode is None else exc.returncode
-    return CommandFailed(list(exc.argv), code, exc.stderr)
+
+    def failure(self, error: shared.CommandError) -> Exception:
+        code = -1 if error.timed_out or error.returncode is None else error.returncode
+        return CommandFailed(list(error.argv), code, error.stderr)
 
 
-class SubprocessRunner(shared.SubprocessRunner):
+class SubprocessRunner(_ClientFailures, shared.SubprocessRunner):
     """The real runner: :func:`subprocess.run`, never a shell; failures → CommandFailed."""
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        input: str | None = None,
-        timeout: float | None = None,
-        check: bool = True,
-    ) -> CommandResult:
-        """Run ``argv`` with a timeout; a missing tool or a timeout becomes CommandFailed."""
-        try:
-            return super().run(argv, input=input, timeout=timeout, check=check)
-        except shared.CommandError as exc:
-            raise _failed(exc) from None
 
-
-class RecordingRunner(shared.RecordingRunner):
+class RecordingRunner(_ClientFailures, shared.RecordingRunner):
     """The shared recording fake, raising CommandFailed and listing argvs as lists."""
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        input: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        check: bool = True,
-    ) -> CommandResult:
-        """Record and answer; raise CommandFailed like the real runner when ``check``."""
-        try:
-            return super().run(argv, input=input, timeout=timeout, check=check)
-        except shared.CommandError as exc:
-            raise _failed(exc) from None
 
     @property
     def argvs(self) -> list[list[str]]:  # type: ignore[override]

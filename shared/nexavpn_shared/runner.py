@@ -83,6 +83,10 @@ class SubprocessRunner:
         self.prefix = tuple(prefix)
         self.default_timeout = default_timeout
 
+    def failure(self, error: CommandError) -> Exception:
+        """The exception to raise for ``error``; a caller's subclass may use its own type."""
+        return error
+
     def run(
         self,
         argv: Sequence[str],
@@ -109,13 +113,14 @@ class SubprocessRunner:
         except subprocess.TimeoutExpired as exc:
             err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
             said = err.rstrip() + "\n" if err.strip() else ""
-            raise CommandError(args, None, f"{said}{full[0]}: timed out after {limit:g} s",
-                               timed_out=True) from None
+            raise self.failure(CommandError(
+                args, None, f"{said}{full[0]}: timed out after {limit:g} s", timed_out=True
+            )) from None
         except FileNotFoundError:
-            raise CommandError(args, 127, f"{full[0]}: command not found") from None
+            raise self.failure(CommandError(args, 127, f"{full[0]}: command not found")) from None
         result = Result(args, proc.returncode, proc.stdout or "", proc.stderr or "")
         if check and proc.returncode != 0:
-            raise CommandError(args, proc.returncode, result.stderr)
+            raise self.failure(CommandError(args, proc.returncode, result.stderr))
         return result
 
 
@@ -152,6 +157,10 @@ class RecordingRunner:
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def failure(self, error: CommandError) -> Exception:
+        """The exception to raise for ``error`` (as :meth:`SubprocessRunner.failure`)."""
+        return error
+
     def on(self, prefix: Sequence[str], response: Answer) -> RecordingRunner:
         """Script the answer for commands starting with ``prefix``."""
         self.responses[tuple(prefix)] = response
@@ -166,7 +175,7 @@ class RecordingRunner:
         if callable(answer) and not isinstance(answer, CommandError):
             answer = answer(key, input)
         if isinstance(answer, CommandError):
-            raise answer
+            raise self.failure(answer)
         if isinstance(answer, Result):
             return answer
         if isinstance(answer, tuple):
@@ -188,7 +197,7 @@ class RecordingRunner:
             self.calls.append(Call(key, input, timeout))
         result = self._answer(key, input)
         if check and result.returncode != 0:
-            raise CommandError(key, result.returncode, result.stderr)
+            raise self.failure(CommandError(key, result.returncode, result.stderr))
         return result
 
     @property
