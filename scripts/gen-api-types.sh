@@ -4,7 +4,7 @@
 # openapi-typescript. Run it after any API change and commit the result; with --check it changes
 # nothing and exits 1 when the committed file is stale (the test run does that:
 # tests/adminui/test_generated_types.py).
-#   scripts/gen-api-types.sh [--check]
+#   [PYTHON=…] scripts/gen-api-types.sh [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
@@ -14,8 +14,9 @@ case "${1:-}" in
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-python=python3
-[ -x .venv/bin/python ] && python=.venv/bin/python
+# The interpreter with the server's packages: $PYTHON, else the repository's .venv, else python3.
+python=${PYTHON:-python3}
+[ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ] && python=.venv/bin/python
 ui=backend/admin-ui
 target=$ui/src/api/schema.d.ts
 [ -x "$ui/node_modules/.bin/openapi-typescript" ] || {
