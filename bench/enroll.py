@@ -11,7 +11,7 @@ comparison (``GET /api/v1/health``, and ``GET /api/v1/auth/me`` which also check
     # NEXAVPN_BENCH_ADMIN, NEXAVPN_BENCH_PASSWORD; the server needs a high NEXAVPN_DEVICE_LIMIT):
     .venv/bin/python bench/enroll.py --url http://127.0.0.1:8000
 
-Targets (issue 5): the cost per enrollment at 10,000 devices is within 1.3x of the cost at 100,
+Targets: the cost per enrollment at 10,000 devices is within 1.3x of the cost at 100,
 and an enrollment costs no more than 6x the trivial endpoint.
 """
 

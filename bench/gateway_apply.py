@@ -5,7 +5,7 @@ Times, for the gateway agent (validation + ``wg show dump`` diff + ``wg`` apply 
   * 1,000 peers from empty, 10,000 peers from empty (fresh interface each run),
   * 1 changed peer out of 10,000 (one peer moves to a new address and gets a new grant),
 and beside them a single raw ``wg syncconf`` of the same 10,000-peer file in the same run.
-Targets (issue 6): full convergence <= 1.5x raw syncconf; one changed peer < 100 ms.
+Targets: full convergence <= 1.5x raw syncconf; one changed peer < 100 ms.
 
 Run as root: ``.venv/bin/python bench/gateway_apply.py [--runs 3]``. Needs ip, wg,
 wireguard-go and nft. Everything it creates is removed again, also on failure.

@@ -38,6 +38,13 @@ run_in_keyring_session() {
     exec "$@"' _ "$@"
 }
 
+step "admin UI dependencies"
+# Before pytest: the suite regenerates the admin UI's API types with openapi-typescript.
+if [ -f backend/admin-ui/package.json ]; then
+  (cd backend/admin-ui && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+     npm ci --no-audit --no-fund --loglevel=error; fi) || status=1
+fi
+
 step "pytest (SQLite, whole suite)"
 run_in_keyring_session "${deadline[@]}" 2400 pytest -q "$@" || status=1
 
@@ -48,8 +55,7 @@ fi
 
 if [ -f backend/admin-ui/package.json ]; then
   step "admin UI (vitest)"
-  (cd backend/admin-ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
-     && npm test --silent) || status=1
+  (cd backend/admin-ui && npm test --silent) || status=1
 fi
 
 echo

@@ -13,7 +13,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from . import __version__, db_setup  # noqa: F401  (db_setup installs engine listeners)
 from .api import register_blueprints
-from .api.common import ErrorSchema, IdConverter
+from .api.common import ErrorSchema, IdConverter, register_error_responses
 from .config import create_private_file, load_config, sqlite_file
 from .db_faults import init_db_faults
 from .errors import register_error_handlers
@@ -53,6 +53,10 @@ class _NexaApi(Api):
     """flask-smorest Api documenting our error envelope (one instance per app)."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _register_responses(self) -> None:
+        """Shared error responses that name the error codes of their status."""
+        register_error_responses(self.spec, self.ERROR_SCHEMA, self.DEFAULT_RESPONSE_CONTENT_TYPE)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from nexavpn_shared.contract import ERROR_STATUS
+
 log = logging.getLogger(__name__)
 
 # Status → default code for errors raised by Flask/werkzeug/flask-smorest themselves.
@@ -44,6 +46,17 @@ class ApiError(Exception):
         self.message = message
         self.details = details or {}
         self.headers = headers or {}
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiError:
+        """An error whose status comes from the contract's table, so the two cannot disagree."""
+        return cls(ERROR_STATUS[code], code, message, details, headers)
 
 
 def validation_error(details: dict[str, Any], message: str = "The request is invalid.") -> ApiError:

@@ -1,93 +1,36 @@
-"""WireGuard state: parse ``wg show <if> dump`` and build the ``wg`` command lines.
+"""WireGuard command lines for the agent, and its view of ``wg show <if> dump``.
 
-Pure functions only; running them is the caller's business (through a Runner). The private key
-that ``wg show dump`` prints on its first line is dropped while parsing and never stored.
+Pure functions only; running them is the caller's business (through a Runner). The dump parser
+is the strict one in :mod:`nexavpn_shared.wgdump`, shared with the client and re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 
 from nexavpn_shared.wgconf import WgConfig, WgInterface, WgPeer, render
+from nexavpn_shared.wgdump import (
+    DumpParseError,
+    InterfaceState,
+    PeerState,
+    parse_dump,
+    show_dump_argv,
+)
+
+__all__ = [
+    "DumpParseError",
+    "InterfaceState",
+    "PeerState",
+    "parse_dump",
+    "render_syncconf",
+    "set_interface_argv",
+    "set_peers_argvs",
+    "show_dump_argv",
+    "syncconf_argv",
+]
 
 # One ``wg set`` call carries at most this many argv bytes (Linux allows ~2 MiB in total).
 MAX_SET_ARGV_BYTES = 512 * 1024
-
-
-class DumpParseError(ValueError):
-    """``wg show dump`` printed something we do not understand (a wg version change?)."""
-
-
-@dataclass(frozen=True)
-class PeerState:
-    """One peer as the running interface has it."""
-
-    public_key: str
-    allowed_ips: frozenset[str]
-    endpoint: str | None = None
-    latest_handshake: int = 0
-    rx_bytes: int = 0
-    tx_bytes: int = 0
-    persistent_keepalive: int | None = None
-    has_preshared_key: bool = False
-
-
-@dataclass(frozen=True)
-class InterfaceState:
-    """The running interface: its public key, port and peers (never its private key)."""
-
-    public_key: str | None
-    listen_port: int
-    fwmark: int | None = None
-    peers: Mapping[str, PeerState] = field(default_factory=dict)
-
-
-def _none(text: str) -> str | None:
-    return None if text in ("(none)", "") else text
-
-
-def _int(text: str, what: str, line_no: int) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise DumpParseError(f"line {line_no}: {what} is not a number") from None
-
-
-def parse_dump(text: str) -> InterfaceState:
-    """Parse the output of ``wg show <interface> dump`` (tab-separated, one peer per line)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise DumpParseError("empty dump")
-    head = lines[0].split("\t")
-    if len(head) != 4:
-        raise DumpParseError("line 1: expected 4 fields for the interface")
-    # head[0] is the private key: deliberately not kept anywhere.
-    public_key = _none(head[1])
-    listen_port = _int(head[2], "listen port", 1)
-    fwmark = None if head[3] == "off" else _int(head[3], "fwmark", 1)
-    peers: dict[str, PeerState] = {}
-    for no, line in enumerate(lines[1:], start=2):
-        f = line.split("\t")
-        if len(f) != 8:
-            raise DumpParseError(f"line {no}: expected 8 fields for a peer")
-        allowed = _none(f[3])
-        peers[f[0]] = PeerState(
-            public_key=f[0],
-            has_preshared_key=_none(f[1]) is not None,
-            endpoint=_none(f[2]),
-            allowed_ips=frozenset(allowed.split(",")) if allowed else frozenset(),
-            latest_handshake=_int(f[4], "latest handshake", no),
-            rx_bytes=_int(f[5], "rx bytes", no),
-            tx_bytes=_int(f[6], "tx bytes", no),
-            persistent_keepalive=None if f[7] == "off" else _int(f[7], "keepalive", no),
-        )
-    return InterfaceState(public_key, listen_port, fwmark, peers)
-
-
-def show_dump_argv(interface: str) -> list[str]:
-    """``wg show <if> dump``: the whole interface state in one call."""
-    return ["wg", "show", interface, "dump"]
 
 
 def set_interface_argv(interface: str, private_key_file: str, listen_port: int) -> list[str]:

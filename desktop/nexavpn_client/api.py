@@ -1,4 +1,4 @@
-"""HTTP calls of the NexaVPN API v1 (shared/API-CONTRACT.md); error envelopes → typed errors.
+"""HTTP calls of the NexaVPN API v1 (docs/api.md); error envelopes → typed errors.
 
 One :class:`ApiClient` per server. It knows nothing about storage: tokens are passed in, the
 :mod:`session` module keeps and refreshes them. No request ever carries a private key.

@@ -1,4 +1,4 @@
-"""Constants of the API contract (shared/API-CONTRACT.md) so every component spells them alike."""
+"""Constants of the API contract (docs/api.md) so every component spells them alike."""
 
 from __future__ import annotations
 
@@ -28,35 +28,17 @@ GATEWAY_IN_USE = "gateway_in_use"
 PUBLIC_KEY_REVOKED = "public_key_revoked"
 SESSION_BOUND_TO_DEVICE = "session_bound_to_device"
 INTERNAL_ERROR = "internal_error"
+GONE = "gone"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+SERVICE_UNAVAILABLE = "service_unavailable"
+# API v1.1
+SESSION_BOUND_TO_DEVICE = "session_bound_to_device"
+PUBLIC_KEY_REVOKED = "public_key_revoked"
+INVALID_GRANT = "invalid_grant"
+DATABASE_UNAVAILABLE = "database_unavailable"
 
-ERROR_CODES: frozenset[str] = frozenset(
-    {
-        INVALID_CREDENTIALS,
-        USER_DISABLED,
-        VALIDATION_ERROR,
-        NOT_FOUND,
-        METHOD_NOT_ALLOWED,
-        PAYLOAD_TOO_LARGE,
-        RATE_LIMITED,
-        UNAUTHORIZED,
-        TOKEN_REVOKED,
-        TOKEN_EXPIRED,
-        FORBIDDEN,
-        CONFLICT,
-        INVALID_PUBLIC_KEY,
-        PUBLIC_KEY_IN_USE,
-        IP_POOL_EXHAUSTED,
-        DEVICE_LIMIT_REACHED,
-        NO_ACTIVE_GATEWAY,
-        DEVICE_REVOKED,
-        GATEWAY_IN_USE,
-        PUBLIC_KEY_REVOKED,
-        SESSION_BOUND_TO_DEVICE,
-        INTERNAL_ERROR,
-    }
-)
-
-# The HTTP status each error code is sent with (API-CONTRACT.md "Conventions").
+# The HTTP status each error code is sent with (docs/api.md, "Errors"). The API raises codes with
+# these statuses (tests/backend/test_error_codes.py checks every raise site) and documents them.
 ERROR_STATUS: dict[str, int] = {
     INVALID_CREDENTIALS: 401,
     USER_DISABLED: 403,
@@ -80,7 +62,17 @@ ERROR_STATUS: dict[str, int] = {
     PUBLIC_KEY_REVOKED: 409,
     SESSION_BOUND_TO_DEVICE: 403,
     INTERNAL_ERROR: 500,
+    GONE: 410,
+    UNSUPPORTED_MEDIA_TYPE: 415,
+    SERVICE_UNAVAILABLE: 503,
+    SESSION_BOUND_TO_DEVICE: 403,
+    PUBLIC_KEY_REVOKED: 409,
+    INVALID_GRANT: 400,
+    DATABASE_UNAVAILABLE: 503,
 }
+
+# Every error code (the keys of ERROR_STATUS: a code cannot exist without its status).
+ERROR_CODES: frozenset[str] = frozenset(ERROR_STATUS)
 
 PLATFORMS: tuple[str, ...] = ("windows", "macos", "linux")
 DEVICE_STATUSES: tuple[str, ...] = ("active", "pending", "revoked")

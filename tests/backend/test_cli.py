@@ -14,7 +14,11 @@ import nexavpn_api
 
 SCRIPT = Path(sys.executable).with_name("nexavpn-server")
 
-pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="nexavpn-server is not installed")
+
+@pytest.fixture(autouse=True)
+def _console_script_installed() -> None:
+    """A missing console script is a broken install, not a reason to leave the CLI untested."""
+    assert SCRIPT.exists(), f"{SCRIPT} is missing: run scripts/bootstrap.sh dev"
 
 
 def _run(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

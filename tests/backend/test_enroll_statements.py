@@ -1,6 +1,6 @@
 """The statements an enrollment sends to the database, counted (like Django's assertNumQueries).
 
-Enrollment is the hot path the bench measures (issue 5: no more than 6x a trivial endpoint), and
+Enrollment is the hot path bench/enroll.py measures (no more than 6x a trivial endpoint), and
 most of its cost is per statement. These budgets fail when a change adds a round trip (an ORM
 lazy load, a second token lookup, a per-device scan) instead of letting it slip in unseen.
 """

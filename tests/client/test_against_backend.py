@@ -8,11 +8,7 @@ self-signed certificate pinned by fingerprint.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-
 import pytest
-import trustme
 
 from nexavpn_client import errors
 from nexavpn_client.app import ClientApp
@@ -21,54 +17,8 @@ from nexavpn_client.secrets.base import SecretKey
 from nexavpn_shared import keys
 
 from .conftest import FakeTunnel
-from .tlsserver import Served, make_self_signed, server_context
 
-pytest.importorskip("flask")
 TEST_PASSWORD = "correct horse battery"  # the password tests/backend_fixtures.py uses
-REQUIRED_RULES = {
-    "/api/v1/health",
-    "/api/v1/auth/login",
-    "/api/v1/auth/refresh",
-    "/api/v1/auth/logout",
-    "/api/v1/devices/enroll",
-    "/api/v1/devices/<int:device_id>/profile",
-    "/api/v1/devices/<int:device_id>/revoke",
-    "/api/v1/devices/<int:device_id>/rotate",
-    "/api/v1/gateways",
-    "/api/v1/policies",
-    "/api/v1/gateway-agent/heartbeat",
-}
-
-
-@pytest.fixture
-def backend_app(app):
-    """The real app from tests/backend_fixtures.py, skipped if it lacks the endpoints."""
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    missing = sorted(REQUIRED_RULES - rules)
-    if missing:
-        pytest.skip(f"backend does not serve {', '.join(missing)} yet")
-    return app
-
-
-@pytest.fixture
-def served_ca(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1")
-    ctx = server_context(b"".join(b.bytes() for b in leaf.cert_chain_pems),
-                         leaf.private_key_pem.bytes(), tmp_path)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    srv = Served(backend_app, ctx)
-    yield srv, str(ca_file)
-    srv.close()
-
-
-@pytest.fixture
-def served_self_signed(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
-    cert = make_self_signed()
-    srv = Served(backend_app, server_context(cert.cert_pem, cert.key_pem, tmp_path))
-    yield srv, hashlib.sha256(cert.der).hexdigest()
-    srv.close()
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from nexavpn_client.tls import (
     normalize_fingerprint,
     normalize_server_url,
 )
-
-from .tlsserver import HttpsServer, closed_port, make_self_signed, server_context
+from tests.https_server import HttpsServer, closed_port, make_self_signed, server_context
 
 FAST = (2.0, 2.0)
 

@@ -1,22 +1,19 @@
 """Desktop GUI fixtures: offscreen Qt, the real backend over HTTPS on 127.0.0.1, the real core.
 
 The backend is the real Flask app (``tests/backend_fixtures.py``'s ``app``) served by werkzeug
-with TLS in a thread: a trustme CA (given to the core as its CA file) or a self-signed
-certificate (trusted in the GUI by pinning its fingerprint). The core is the real
-:class:`ClientApp` with a memory secret store and a recording tunnel backend.
+with TLS in a thread (the ``tests/https_server.py`` plugin): a trustme CA (given to the core as
+its CA file) or a self-signed certificate (trusted in the GUI by pinning its fingerprint). The
+core is the real :class:`ClientApp` with a memory secret store and a recording tunnel backend.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-
-pytest.importorskip("PySide6")
 
 from nexavpn_client.app import ClientApp
 from nexavpn_client.secrets import MemoryStore
@@ -27,16 +24,9 @@ from nexavpn_client.tunnel import (
     TunnelConfig,
     TunnelStatus,
 )
-from tests.client.tlsserver import Served, make_self_signed, server_context
+from tests.https_server import Served
 
 TEST_PASSWORD = "correct horse battery"  # the password tests/backend_fixtures.py uses
-REQUIRED_RULES = {
-    "/api/v1/health",
-    "/api/v1/auth/login",
-    "/api/v1/devices/enroll",
-    "/api/v1/devices/<int:device_id>/profile",
-    "/api/v1/devices/<int:device_id>/revoke",
-}
 
 
 class RecordingTunnel(TunnelBackend):
@@ -78,40 +68,9 @@ class RecordingTunnel(TunnelBackend):
 
 
 @pytest.fixture
-def backend_app(app):
-    """The real backend app, skipped (with the reason) while it lacks an endpoint we call."""
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    missing = sorted(REQUIRED_RULES - rules)
-    if missing:
-        pytest.skip(f"backend does not serve {', '.join(missing)} yet")
-    return app
-
-
-@pytest.fixture
-def served(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
-    """The backend over HTTPS with a certificate from a test CA; yields (server, CA file)."""
-    import trustme
-
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1")
-    ctx = server_context(b"".join(b.bytes() for b in leaf.cert_chain_pems),
-                         leaf.private_key_pem.bytes(), tmp_path)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    srv = Served(backend_app, ctx)
-    yield srv, str(ca_file)
-    srv.close()
-
-
-@pytest.fixture
-def served_self_signed(backend_app, tmp_path) -> Iterator[tuple[Served, str]]:
-    """The backend over HTTPS with a self-signed certificate; yields (server, sha256 hex)."""
-    import hashlib
-
-    cert = make_self_signed()
-    srv = Served(backend_app, server_context(cert.cert_pem, cert.key_pem, tmp_path))
-    yield srv, hashlib.sha256(cert.der).hexdigest()
-    srv.close()
+def served(served_ca: tuple[Served, str]) -> tuple[Served, str]:
+    """The backend over HTTPS with a test CA (tests/https_server.py); yields (server, CA file)."""
+    return served_ca
 
 
 # ---------------------------------------------------------------- backend data

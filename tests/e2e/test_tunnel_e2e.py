@@ -581,7 +581,7 @@ def _revoke_to_drop(w: World, c: Client, device_id: Any, public: str) -> float:
 
 
 def test_enroll_policy_revoke_and_control_plane_outage(world: World) -> None:
-    """The five steps of issue 6 in order, on one lab (logs of server and agent on failure)."""
+    """The five steps in order, on one lab (logs of server and agent on failure)."""
     try:
         _steps(world)
     except BaseException:

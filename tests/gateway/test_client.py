@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trustme
@@ -19,6 +17,7 @@ from nexavpn_gateway.client import (
     check_server_url,
 )
 from tests.gateway.fakes import FakeControlPlane, config_payload, new_key, peer
+from tests.https_server import HttpsServer, leaf_context
 
 
 def test_url_rules(caplog: pytest.LogCaptureFixture) -> None:
@@ -72,29 +71,17 @@ def test_unreachable() -> None:
         ControlPlaneClient(url, "t", timeout=2).fetch_config()
 
 
-class _Hello(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        body = b'{"revision": 1, "interface": {"address": "10.8.0.1/24"}, "peers": []}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _config_answer(path: str) -> tuple[int, str, bytes]:
+    body = b'{"revision": 1, "interface": {"address": "10.8.0.1/24"}, "peers": []}'
+    return 200, "application/json", body
 
 
 def test_tls_private_ca_trusted_only_when_given(tmp_path) -> None:
     ca = trustme.CA()
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(ctx)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = HttpsServer(leaf_context(ca.issue_cert("localhost", "127.0.0.1"), tmp_path),
+                         answer=_config_answer, host="localhost")
     try:
-        url = f"https://localhost:{server.server_address[1]}"
+        url = server.url
         with pytest.raises(ServerUnreachable, match="TLS"):
             ControlPlaneClient(url, "t").fetch_config()  # system store: not trusted
         ca_file = tmp_path / "ca.pem"
@@ -106,5 +93,4 @@ def test_tls_private_ca_trusted_only_when_given(tmp_path) -> None:
         with pytest.raises(ServerUnreachable, match="CA file"):
             client.fetch_config()
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()

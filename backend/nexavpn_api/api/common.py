@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
+from apispec import APISpec
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields, missing
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
+
+from nexavpn_shared.contract import ERROR_STATUS
 
 from ..schemas import ID_MAX
 
@@ -108,7 +113,9 @@ class Blueprint(SmorestBlueprint):
 class ErrorBodySchema(Schema):
     """The inner error object."""
 
-    code = fields.String(required=True, metadata={"example": "validation_error"})
+    code = fields.String(
+        required=True, metadata={"enum": sorted(ERROR_STATUS), "example": "validation_error"}
+    )
     message = fields.String(required=True)
     details = fields.Dict()
 
@@ -117,6 +124,35 @@ class ErrorSchema(Schema):
     """Every error the API returns: {"error": {code, message, details}}."""
 
     error = fields.Nested(ErrorBodySchema, required=True)
+
+
+def error_codes_of(status: int) -> list[str]:
+    """The error codes the API sends with ``status`` (the contract's table)."""
+    return sorted(code for code, st in ERROR_STATUS.items() if st == status)
+
+
+def register_error_responses(spec: APISpec, schema: Any, content_type: str) -> None:
+    """flask-smorest's shared per-status responses, each naming the error codes of its status.
+
+    Views document their errors by status (``error_responses``); this way the OpenAPI document
+    also says which ``error.code`` values a client can meet under each status.
+    """
+    for status in http.HTTPStatus:
+        codes = error_codes_of(status)
+        response: dict[str, Any] = {"description": status.phrase}
+        if codes:
+            response["description"] += ". Error codes: " + ", ".join(f"`{c}`" for c in codes)
+        if not (100 <= status < 200) and status not in (204, 304):
+            response["schema"] = schema
+        prepare_response(response, spec, content_type)
+        spec.components.response(status.name, response, lazy=True)
+    every = ", ".join(f"`{code}` ({status})" for code, status in sorted(ERROR_STATUS.items()))
+    default = {
+        "description": f"Any error, always this envelope. Error codes (HTTP status): {every}",
+        "schema": schema,
+    }
+    prepare_response(default, spec, content_type)
+    spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
 def api_prefix(resource: str) -> str:

@@ -1,4 +1,4 @@
-"""The tunnel backend interface, its value types and ``wg show dump`` parsing.
+"""The tunnel backend interface, its value types and the status read from ``wg show dump``.
 
 A backend installs/updates a profile, connects, disconnects, reports status and removes
 itself; ``is_available()`` says whether it can work on this machine and, if not, why. All
@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nexavpn_shared import wgconf
+from nexavpn_shared import wgconf, wgdump
 
 from ..errors import TunnelError
 from ..storage import atomic_write, remove_file
@@ -116,31 +116,27 @@ class PeerStats:
 
 
 def parse_wg_dump(text: str) -> list[PeerStats]:
-    """Parse ``wg show <if> dump``; the interface line (it holds the private key) is dropped."""
-    peers: list[PeerStats] = []
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    for line in lines[1:]:
-        cols = line.split("\t")
-        if len(cols) == 9:  # ``wg show all dump`` prefixes the interface name
-            cols = cols[1:]
-        if len(cols) != 8:
-            continue
-        pub, _psk, endpoint, allowed, hs, rx, tx, ka = cols
-        try:
-            peers.append(
-                PeerStats(
-                    public_key=pub,
-                    endpoint=None if endpoint == "(none)" else endpoint,
-                    allowed_ips=tuple(a for a in allowed.split(",") if a and a != "(none)"),
-                    latest_handshake=int(hs),
-                    rx_bytes=int(rx),
-                    tx_bytes=int(tx),
-                    persistent_keepalive=None if ka == "off" else int(ka),
-                )
-            )
-        except ValueError:
-            continue
-    return peers
+    """Parse ``wg show <if> dump`` with the shared strict parser; the private key is dropped.
+
+    Output we cannot read raises TunnelError (never an empty list that would look like a tunnel
+    without peers).
+    """
+    try:
+        state = wgdump.parse_dump(text)
+    except wgdump.DumpParseError as exc:
+        raise TunnelError(f"Could not read the tunnel's state from wg: {exc}.") from None
+    return [
+        PeerStats(
+            public_key=p.public_key,
+            endpoint=p.endpoint,
+            allowed_ips=p.listed_ips,
+            latest_handshake=p.latest_handshake,
+            rx_bytes=p.rx_bytes,
+            tx_bytes=p.tx_bytes,
+            persistent_keepalive=p.persistent_keepalive,
+        )
+        for p in state.peers.values()
+    ]
 
 
 def status_from_dump(backend: str, text: str, now: float | None = None) -> TunnelStatus:

@@ -2,7 +2,7 @@ import { Link } from 'react-router-dom'
 import { useApi } from '../auth'
 import { DeviceStatusBadge, PendingQueue } from '../components/devices'
 import { ServerIdentity } from '../components/ServerIdentity'
-import { Badge, Empty, ErrorMessage, Loading } from '../components/ui'
+import { Empty, ErrorMessage, Loading } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
 

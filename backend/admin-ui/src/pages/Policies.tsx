@@ -2,7 +2,7 @@
 
 import { useState } from 'react'
 import type { FormEvent } from 'react'
-import type { Id, Policy } from '../api/types'
+import type { Policy } from '../api/types'
 import { MAX_PER_PAGE } from '../api/endpoints'
 import { useApi } from '../auth'
 import {
@@ -159,7 +159,7 @@ export function PolicyForm({ policy, lookups, onClose, onSaved }: FormProps) {
   const [name, setName] = useState(policy?.name ?? '')
   const [description, setDescription] = useState(policy?.description ?? '')
   const [enabled, setEnabled] = useState(policy?.enabled ?? true)
-  const [userIds, setUserIds] = useState<Id[]>(policy?.user_ids ?? [])
+  const [userIds, setUserIds] = useState<Policy['user_ids']>(policy?.user_ids ?? [])
   const [groups, setGroups] = useState(policy?.groups.join(', ') ?? '')
   const [destinations, setDestinations] = useState(policy?.destinations.join('\n') ?? '')
   const [userFilter, setUserFilter] = useState('')
@@ -168,7 +168,7 @@ export function PolicyForm({ policy, lookups, onClose, onSaved }: FormProps) {
   const [busy, setBusy] = useState(false)
 
   const chosen = new Set(userIds.map(String))
-  const toggleUser = (id: Id) =>
+  const toggleUser = (id: number) =>
     setUserIds((ids) => (ids.some((x) => String(x) === String(id)) ? ids.filter((x) => String(x) !== String(id)) : [...ids, id]))
   const visibleUsers = lookups.users.filter((u) => u.username.toLowerCase().includes(userFilter.trim().toLowerCase()))
 

@@ -13,6 +13,9 @@ const alice: User = {
   groups: [],
   disabled: false,
   created_at: '2026-01-02T03:04:05Z',
+  sign_in_method: 'password',
+  sso_provider: null,
+  totp_enabled: false,
 }
 const office: Policy = {
   id: 3,

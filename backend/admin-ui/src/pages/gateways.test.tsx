@@ -19,6 +19,8 @@ const gw: Gateway = {
   status: 'online',
   last_seen_at: '2026-01-02T03:04:05Z',
   peer_count: 2,
+  created_at: '2026-01-01T00:00:00Z',
+  listen_port: 51820,
 }
 const info = {
   public_url: 'https://vpn.example.com:8443',

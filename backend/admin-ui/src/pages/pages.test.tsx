@@ -13,6 +13,9 @@ const alice: User = {
   groups: ['eng'],
   disabled: false,
   created_at: '2026-01-02T03:04:05Z',
+  sign_in_method: 'password',
+  sso_provider: null,
+  totp_enabled: false,
 }
 const gw: Gateway = {
   id: 5,
@@ -26,7 +29,9 @@ const gw: Gateway = {
   enabled: true,
   status: 'offline',
   last_seen_at: null,
+  listen_port: null,
   peer_count: 0,
+  created_at: '2026-01-02T03:04:05Z',
 }
 const laptop: Device = {
   id: 9,
@@ -45,6 +50,12 @@ const laptop: Device = {
   last_sync_at: '2026-01-02T04:00:00Z',
   last_handshake_at: null,
   online: false,
+  os_version: null,
+  client_version: null,
+  revoked_at: null,
+  rx_bytes: 0,
+  tx_bytes: 0,
+  username: 'alice',
 }
 const lookups = {
   'GET /users': () => json(200, page([alice])),
@@ -115,7 +126,7 @@ describe('dashboard', () => {
   it('shows counts, recent enrollments and audit events', async () => {
     const audit: AuditLog = {
       id: 1, at: '2026-01-02T03:04:05Z', actor_type: 'user', actor_id: '1', action: 'device.enroll',
-      target_type: 'device', target_id: '9', ip: '127.0.0.1', details: {},
+      target_type: 'device', target_id: '9', ip: '127.0.0.1', details: {}, actor_name: 'alice', target_name: 'laptop',
     }
     renderApp('/', {
       ...lookups,
@@ -463,7 +474,7 @@ describe('audit log', () => {
     const user = userEvent.setup()
     const row: AuditLog = {
       id: 7, at: '2026-01-02T03:04:05Z', actor_type: 'user', actor_id: '2', action: 'device.revoke',
-      target_type: 'device', target_id: '9', ip: '127.0.0.1', details: { reason: 'lost laptop' },
+      target_type: 'device', target_id: '9', ip: '127.0.0.1', details: { reason: 'lost laptop' }, actor_name: 'alice', target_name: 'laptop',
     }
     const { server } = renderApp('/audit', { ...lookups, 'GET /audit-logs': () => json(200, page([row])) })
     expect(await screen.findByText('device.revoke', { selector: 'td' })).toBeInTheDocument()
