@@ -36,6 +36,14 @@ SESSION_BOUND_TO_DEVICE = "session_bound_to_device"
 PUBLIC_KEY_REVOKED = "public_key_revoked"
 INVALID_GRANT = "invalid_grant"
 DATABASE_UNAVAILABLE = "database_unavailable"
+CSRF_FAILED = "csrf_failed"
+IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
+INVALID_CODE = "invalid_code"
+INVALID_STATE = "invalid_state"
+MFA_SETUP_REQUIRED = "mfa_setup_required"
+MFA_TOKEN_EXPIRED = "mfa_token_expired"
+SERVER_BUSY = "server_busy"
+SESSION_EXPIRED = "session_expired"
 
 # The HTTP status each error code is sent with (docs/api.md, "Errors"). The API raises codes with
 # these statuses (tests/backend/test_error_codes.py checks every raise site) and documents them.
@@ -65,10 +73,16 @@ ERROR_STATUS: dict[str, int] = {
     GONE: 410,
     UNSUPPORTED_MEDIA_TYPE: 415,
     SERVICE_UNAVAILABLE: 503,
-    SESSION_BOUND_TO_DEVICE: 403,
-    PUBLIC_KEY_REVOKED: 409,
     INVALID_GRANT: 400,
     DATABASE_UNAVAILABLE: 503,
+    CSRF_FAILED: 403,
+    IDENTITY_PROVIDER_UNAVAILABLE: 503,
+    INVALID_CODE: 401,
+    INVALID_STATE: 400,
+    MFA_SETUP_REQUIRED: 403,
+    MFA_TOKEN_EXPIRED: 401,
+    SERVER_BUSY: 503,
+    SESSION_EXPIRED: 401,
 }
 
 # Every error code (the keys of ERROR_STATUS: a code cannot exist without its status).

@@ -47,7 +47,7 @@ def test_setup_confirm_and_sign_in_with_totp(app, api, client):
     assert setup["qr_svg"].startswith("data:image/svg+xml")
 
     wrong = client.post(CONFIRM, json={"code": "000000"}, headers=headers)
-    assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "invalid_code"
+    assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "validation_error"
     codes = client.post(CONFIRM, json={"code": _code(setup["secret"])}, headers=headers)
     assert codes.status_code == 200
     recovery = codes.get_json()["recovery_codes"]

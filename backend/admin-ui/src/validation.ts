@@ -97,9 +97,13 @@ function parseIp(text: string): ParsedIp | null {
   return v6 === null ? null : { version: 6, value: v6, bits: 128 }
 }
 
+/** The server refuses values with surrounding white space instead of guessing what was meant. */
+const WHITESPACE = 'must not start or end with white space'
+
 /** null when `text` is a network CIDR the server accepts, else the reason (no echo of input). */
 export function cidrError(raw: string): string | null {
-  const text = raw.trim()
+  if (raw !== raw.trim()) return WHITESPACE
+  const text = raw
   let addrText = text
   let prefix: number | null = null
   if (text.includes('/')) {
@@ -121,7 +125,8 @@ export function cidrError(raw: string): string | null {
 
 /** null when `text` is a bare IPv4/IPv6 address. */
 export function ipError(raw: string): string | null {
-  return parseIp(raw.trim()) ? null : 'must be an IPv4 or IPv6 address'
+  if (raw !== raw.trim()) return WHITESPACE
+  return parseIp(raw) ? null : 'must be an IPv4 or IPv6 address'
 }
 
 function isHostname(text: string): boolean {

@@ -140,7 +140,7 @@ class Totp(MethodView):
     @error_responses(blp, 400, 401, 409)
     @blp.doc(security=BEARER)
     def delete(self, body: dict):
-        """Turn TOTP off, proven with a current code or a recovery code (400 `invalid_code`)."""
+        """Turn TOTP off, proven with a current code or a recovery code (400 `validation_error`)."""
         mfa.disable(current_user, body["code"])
         return None
 
@@ -156,5 +156,5 @@ class TotpConfirm(MethodView):
     @blp.doc(security=BEARER)
     def post(self, body: dict):
         """The first right code turns TOTP on and answers 10 recovery codes (each works once;
-        they are shown only now). A wrong code is 400 `invalid_code`."""
+        they are shown only now). A wrong code is 400 `validation_error`."""
         return {"recovery_codes": mfa.confirm_setup(current_user, body["code"])}

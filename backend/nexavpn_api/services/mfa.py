@@ -130,7 +130,7 @@ def confirm_setup(user: User, code: str) -> list[str]:
     if step is None or not _spend_step(user, step):
         raise ApiError(
             400,
-            "invalid_code",
+            "validation_error",
             "That code is not right; check the clock of your device.",
             {"code": ["wrong code"]},
         )
@@ -179,7 +179,9 @@ def disable(user: User, code: str) -> None:
         raise ApiError(409, "conflict", "Two-factor sign-in is not on.")
     if check_code(user, code) is None:
         db.session.rollback()
-        raise ApiError(400, "invalid_code", "That code is not right.", {"code": ["wrong code"]})
+        raise ApiError(
+            400, "validation_error", "That code is not right.", {"code": ["wrong code"]}
+        )
     _turn_off(user)
     audit.record_by_user("user.mfa_disable", user, target_type="user", target_id=user.id)
     db.session.commit()

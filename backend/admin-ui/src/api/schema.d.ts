@@ -132,7 +132,7 @@ export interface paths {
         default: components["responses"]["DEFAULT_ERROR"];
       };
     };
-    /** Turn TOTP off, proven with a current code or a recovery code (400 `invalid_code`). */
+    /** Turn TOTP off, proven with a current code or a recovery code (400 `validation_error`). */
     delete: {
       requestBody: {
         content: {
@@ -154,7 +154,7 @@ export interface paths {
   "/api/v1/auth/mfa/totp/confirm": {
     /**
      * The first right code turns TOTP on and answers 10 recovery codes (each works once;
-     * they are shown only now). A wrong code is 400 `invalid_code`.
+     * they are shown only now). A wrong code is 400 `validation_error`.
      */
     post: {
       requestBody: {
@@ -1315,7 +1315,7 @@ export interface components {
        * @example validation_error
        * @enum {string}
        */
-      code: "conflict" | "database_unavailable" | "device_limit_reached" | "device_revoked" | "forbidden" | "gateway_in_use" | "gone" | "internal_error" | "invalid_credentials" | "invalid_grant" | "invalid_public_key" | "ip_pool_exhausted" | "method_not_allowed" | "no_active_gateway" | "not_found" | "payload_too_large" | "public_key_in_use" | "public_key_revoked" | "rate_limited" | "service_unavailable" | "session_bound_to_device" | "token_expired" | "token_revoked" | "unauthorized" | "unsupported_media_type" | "user_disabled" | "validation_error";
+      code: "conflict" | "csrf_failed" | "database_unavailable" | "device_limit_reached" | "device_revoked" | "forbidden" | "gateway_in_use" | "gone" | "identity_provider_unavailable" | "internal_error" | "invalid_code" | "invalid_credentials" | "invalid_grant" | "invalid_public_key" | "invalid_state" | "ip_pool_exhausted" | "method_not_allowed" | "mfa_setup_required" | "mfa_token_expired" | "no_active_gateway" | "not_found" | "payload_too_large" | "public_key_in_use" | "public_key_revoked" | "rate_limited" | "server_busy" | "service_unavailable" | "session_bound_to_device" | "session_expired" | "token_expired" | "token_revoked" | "unauthorized" | "unsupported_media_type" | "user_disabled" | "validation_error";
       details?: {
         [key: string]: unknown;
       };
@@ -1653,7 +1653,7 @@ export interface components {
     };
   };
   responses: {
-    /** @description Bad Request. Error codes: `invalid_grant`, `invalid_public_key`, `validation_error` */
+    /** @description Bad Request. Error codes: `invalid_grant`, `invalid_public_key`, `invalid_state`, `validation_error` */
     BAD_REQUEST: {
       content: {
         "application/json": components["schemas"]["Error"];
@@ -1665,13 +1665,13 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Any error, always this envelope. Error codes (HTTP status): `conflict` (409), `database_unavailable` (503), `device_limit_reached` (403), `device_revoked` (410), `forbidden` (403), `gateway_in_use` (409), `gone` (410), `internal_error` (500), `invalid_credentials` (401), `invalid_grant` (400), `invalid_public_key` (400), `ip_pool_exhausted` (409), `method_not_allowed` (405), `no_active_gateway` (503), `not_found` (404), `payload_too_large` (413), `public_key_in_use` (409), `public_key_revoked` (409), `rate_limited` (429), `service_unavailable` (503), `session_bound_to_device` (403), `token_expired` (401), `token_revoked` (401), `unauthorized` (401), `unsupported_media_type` (415), `user_disabled` (403), `validation_error` (400) */
+    /** @description Any error, always this envelope. Error codes (HTTP status): `conflict` (409), `csrf_failed` (403), `database_unavailable` (503), `device_limit_reached` (403), `device_revoked` (410), `forbidden` (403), `gateway_in_use` (409), `gone` (410), `identity_provider_unavailable` (503), `internal_error` (500), `invalid_code` (401), `invalid_credentials` (401), `invalid_grant` (400), `invalid_public_key` (400), `invalid_state` (400), `ip_pool_exhausted` (409), `method_not_allowed` (405), `mfa_setup_required` (403), `mfa_token_expired` (401), `no_active_gateway` (503), `not_found` (404), `payload_too_large` (413), `public_key_in_use` (409), `public_key_revoked` (409), `rate_limited` (429), `server_busy` (503), `service_unavailable` (503), `session_bound_to_device` (403), `session_expired` (401), `token_expired` (401), `token_revoked` (401), `unauthorized` (401), `unsupported_media_type` (415), `user_disabled` (403), `validation_error` (400) */
     DEFAULT_ERROR: {
       content: {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Forbidden. Error codes: `device_limit_reached`, `forbidden`, `session_bound_to_device`, `user_disabled` */
+    /** @description Forbidden. Error codes: `csrf_failed`, `device_limit_reached`, `forbidden`, `mfa_setup_required`, `session_bound_to_device`, `user_disabled` */
     FORBIDDEN: {
       content: {
         "application/json": components["schemas"]["Error"];
@@ -1689,7 +1689,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Service Unavailable. Error codes: `database_unavailable`, `no_active_gateway`, `service_unavailable` */
+    /** @description Service Unavailable. Error codes: `database_unavailable`, `identity_provider_unavailable`, `no_active_gateway`, `server_busy`, `service_unavailable` */
     SERVICE_UNAVAILABLE: {
       content: {
         "application/json": components["schemas"]["Error"];
@@ -1701,7 +1701,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Unauthorized. Error codes: `invalid_credentials`, `token_expired`, `token_revoked`, `unauthorized` */
+    /** @description Unauthorized. Error codes: `invalid_code`, `invalid_credentials`, `mfa_token_expired`, `session_expired`, `token_expired`, `token_revoked`, `unauthorized` */
     UNAUTHORIZED: {
       content: {
         "application/json": components["schemas"]["Error"];
