@@ -110,7 +110,8 @@ def test_sync_304_then_new_revision_reapplied_when_connected(app, server, tunnel
     _login(app)
     info = app.enroll("Laptop")
     assert app.sync().changed is False
-    assert server.requests[-1].headers["If-None-Match"] == '"1"'
+    profile_reqs = [r for r in server.requests if r.url.split("?")[0].endswith("/profile")]
+    assert profile_reqs[-1].headers["If-None-Match"] == '"1"'
     app.connect()
     assert tunnel.up is not None and "10.30.0.0/24" not in tunnel.up.allowed_ips
     server.bump(info.id, destinations=["10.30.0.0/24"])
