@@ -178,10 +178,10 @@ def test_access_token_refreshed_automatically(app, server, secrets_store):
     server.expire_access_tokens()
     assert app.sync().changed is False
     assert secrets_store.get(SecretKey.REFRESH_TOKEN) != old_refresh
-    paths = [r.path_url for r in server.requests[-3:]]
+    paths = [r.path_url for r in server.requests[-4:]]
     assert paths == ["/api/v1/devices/1/profile", "/api/v1/auth/refresh",
-                     "/api/v1/devices/1/profile"]
-    refresh_req = server.requests[-2]
+                     "/api/v1/devices/1/profile", "/api/v1/devices/1"]
+    refresh_req = server.requests[-3]
     assert refresh_req.headers["Authorization"] == f"Bearer {old_refresh}"
 
 
