@@ -790,8 +790,9 @@ class ClientApp:
         first = True
         while not stop.is_set():
             began = time.monotonic()
+            polled = not first
             try:
-                result = self.sync(None if first else self.long_poll_seconds,
+                result = self.sync(self.long_poll_seconds if polled else None,
                                    check_device=first)
             except (errors.DeviceRevoked, errors.SessionExpired, errors.NotLoggedIn,
                     errors.NotEnrolled, errors.KeyMismatch, errors.ProfileCorrupt) as exc:
@@ -818,7 +819,7 @@ class ClientApp:
                 continue
             backoff = BACKOFF_START_SECONDS
             quick = time.monotonic() - began < min(2.0, self.long_poll_seconds / 2)
-            if not result.changed and quick:
+            if polled and not result.changed and quick:
                 # The server answered 304 at once: it does not hold requests; poll politely.
                 wait_for(POLL_FALLBACK_SECONDS)
 
