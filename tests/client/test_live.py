@@ -222,7 +222,7 @@ def test_stale_handshake_is_not_connected(app, server, tunnel):
     assert state.kind is ConnectionKind.NO_HANDSHAKE
     assert state.text.startswith("No response from the gateway since ")
     assert abs(state.since - (time.time() - 600)) < 5
-    code, out, _ = cli_run(app, "status")
+    _code, out, _ = cli_run(app, "status")
     assert "No response from the gateway since" in out and "Connected" not in out
     tunnel.handshake_age = None  # never a handshake, just started → connecting
     assert app.status().state.kind is ConnectionKind.CONNECTING
@@ -318,7 +318,7 @@ def test_wait_words():
 
 
 def test_connect_signed_out_one_message(app):
-    code, out, err = cli_run(app, "connect")
+    code, _out, err = cli_run(app, "connect")
     assert code == 3
     assert err.count("not signed in") == 1 and "last profile" not in err
     assert "nexavpn-client login" in err
