@@ -247,6 +247,7 @@ class ClientApp:
         #: "Connected" needs a handshake younger than this (WireGuard's reject-after time).
         self.handshake_fresh_seconds = HANDSHAKE_FRESH_SECONDS
         self.long_poll_seconds = LONG_POLL_SECONDS
+        self.poll_fallback_seconds = POLL_FALLBACK_SECONDS
         self.open_browser: Callable[[str], bool] = _open_browser
         self._fingerprint = fingerprint
         self._ca_file = ca_file
@@ -821,7 +822,7 @@ class ClientApp:
             quick = time.monotonic() - began < min(2.0, self.long_poll_seconds / 2)
             if polled and not result.changed and quick:
                 # The server answered 304 at once: it does not hold requests; poll politely.
-                wait_for(POLL_FALLBACK_SECONDS)
+                wait_for(self.poll_fallback_seconds)
 
     def start_watcher(
         self,
