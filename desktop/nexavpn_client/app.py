@@ -797,11 +797,11 @@ class ClientApp:
                                    check_device=first)
             except (errors.DeviceRevoked, errors.SessionExpired, errors.NotLoggedIn,
                     errors.NotEnrolled, errors.KeyMismatch, errors.ProfileCorrupt) as exc:
-                if on_error:
+                if on_error and not stop.is_set():
                     on_error(exc)
                 return
             except errors.ClientError as exc:
-                if on_error:
+                if on_error and not stop.is_set():
                     on_error(exc)
                 wait_for(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
@@ -812,6 +812,8 @@ class ClientApp:
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                 continue
             first = False
+            if stop.is_set():  # stopped while the request was held: nobody listens now
+                return
             if on_result:
                 on_result(result)
             if result.offline:

@@ -8,6 +8,7 @@ watcher (profile long-poll) runs in its own thread and reports through :class:`W
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -293,11 +294,18 @@ class MainWindow(QMainWindow):
         self._watch_gen += 1
         gen = self._watch_gen
         bridge = self.watch_bridge
+
+        def on_result(result: SyncResult) -> None:
+            with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+                bridge.result.emit(gen, result)
+
+        def on_error(exc: errors.ClientError) -> None:
+            with contextlib.suppress(RuntimeError):
+                bridge.error.emit(gen, exc, message_for(exc))
+
         try:
             self.watcher = self.client.start_watcher(
-                lambda result: bridge.result.emit(gen, result),
-                lambda exc: bridge.error.emit(gen, exc, message_for(exc)),
-                holder="The NexaVPN desktop app",
+                on_result, on_error, holder="The NexaVPN desktop app"
             )
         except errors.TunnelInUse as exc:
             log.info("live watcher held elsewhere: %s", exc.message)
