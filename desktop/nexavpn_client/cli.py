@@ -308,7 +308,12 @@ def _follow(app: ClientApp, out: TextIO, err: TextIO) -> int:
         err.flush()
         final.append(exc)
 
-    watcher = app.start_watcher(on_result, on_error, holder="nexavpn-client watch")
+    try:
+        watcher = app.start_watcher(on_result, on_error, holder="nexavpn-client watch")
+    except errors.TunnelInUse as exc:
+        # The other program (the desktop app, another 'watch') already applies changes.
+        out.write(f"{exc.message}\n")
+        return EXIT_OK
     out.write("Following profile changes (Ctrl-C to stop).\n")
     out.flush()
     try:

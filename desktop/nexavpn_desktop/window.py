@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self.signin.sign_in_requested.connect(self._sign_in)
         self.signin.trust_requested.connect(self._trust)
         self.signin.sso_requested.connect(self._sign_in_sso)
+        self.enrolling.cancel_requested.connect(lambda: self._sso_cancel.set())
         self.connected.connect_requested.connect(self.request_connect)
         self.connected.disconnect_requested.connect(self.request_disconnect)
         self.connected.sync_requested.connect(self.request_sync)
@@ -429,6 +430,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.enrolling)
         self.settings.setValue(_SETTINGS_URL, url)
         self._sso_cancel = threading.Event()
+        self.enrolling.show_cancel(True)
         self.tasks.run("sign-in", sso_job, self.client, url, provider_id, self._sso_cancel,
                        on_success=self._signed_in, on_failure=self._sign_in_failed)
 
@@ -471,6 +473,7 @@ class MainWindow(QMainWindow):
         self.signin.show_info("Sign-in cancelled: the two-factor code is needed.")
 
     def _signed_in(self, status: Status) -> None:
+        self.enrolling.show_cancel(False)
         self.enrolling.finish()
         self.signin.clear_password()
         self.signin.show_info("")
@@ -479,6 +482,7 @@ class MainWindow(QMainWindow):
 
     def _sign_in_failed(self, exc: BaseException, text: str, *, url: str | None = None,
                         username: str | None = None) -> None:
+        self.enrolling.show_cancel(False)
         self.stack.setCurrentWidget(self.signin)
         self._set_state("signed_out")
         if isinstance(exc, errors.MfaRequired) and url and username:

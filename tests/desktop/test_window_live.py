@@ -171,3 +171,21 @@ def test_watch_held_by_cli_falls_back_to_timer(qtbot, make_window, client, serve
         assert "nexavpn-client watch" in window.connected.message_label.text()
     finally:
         held.stop(timeout=0)
+
+
+def test_sso_wait_can_be_cancelled(qtbot, make_window, client, server):
+    client.open_browser = lambda url: True  # a browser opened, the user never finishes
+    window = make_window(client)
+    view = window.signin
+    view.url_edit.setText(SERVER)
+    view.url_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: bool(view.sso_buttons), timeout=10000)
+    click(qtbot, view.sso_buttons[0])
+    qtbot.waitUntil(lambda: window.enrolling.cancel_button.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: "Waiting for the sign-in" in window.enrolling.detail_label.text(),
+                    timeout=5000)
+    click(qtbot, window.enrolling.cancel_button)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.signin
+                    and window.tasks.idle, timeout=5000)
+    assert "did not finish" in window.signin.error_label.text()
+    assert not client.status().logged_in
