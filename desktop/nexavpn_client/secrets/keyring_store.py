@@ -25,7 +25,23 @@ def keyring_failure_reason(exc: BaseException) -> str:
     from keyring.errors import KeyringLocked, NoKeyringError
 
     text = str(exc)
-    low = text.lower()
+    cause = exc.__cause__ or exc.__context__
+    low = f"{text} {type(cause).__name__ if cause else ''} {cause or ''}".lower()
+    if (
+        isinstance(exc, NoKeyringError)
+        or "no recommended backend" in low
+        or "serviceunknown" in low.replace(".", "")
+        or "not provided by any .service files" in low
+        or "secretservicenotavailable" in low
+        or "secret service" in low
+        or "org.freedesktop.secrets" in low
+        or "dbus" in low
+    ):
+        return (
+            "no keyring service is running on this computer (no Secret Service on the session "
+            "bus). Install and start one (gnome-keyring or KWallet), or choose a backend with "
+            "PYTHON_KEYRING_BACKEND."
+        )
     if "prompt dismissed" in low or "create the collection" in low:
         return (
             "there is no default keyring yet and it could not be created (its password prompt "
@@ -37,19 +53,6 @@ def keyring_failure_reason(exc: BaseException) -> str:
         return (
             "the keyring is locked. Unlock it (sign in to your desktop session, or unlock it "
             "in your password manager), then try again."
-        )
-    if (
-        isinstance(exc, NoKeyringError)
-        or "no recommended backend" in low
-        or "serviceunknown" in low.replace(".", "")
-        or "secret service" in low
-        or "org.freedesktop.secrets" in low
-        or "dbus" in low
-    ):
-        return (
-            "no keyring service is running on this computer (no Secret Service on the session "
-            "bus). Install and start one (gnome-keyring or KWallet), or choose a backend with "
-            "PYTHON_KEYRING_BACKEND."
         )
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
