@@ -685,6 +685,15 @@ class ClientApp:
             with self._lock:
                 self._mark_revoked(self._load())
             raise
+        except errors.ApiError as exc:
+            if exc.status != 404:
+                raise
+            with self._lock:  # deleted on the server: as final as a revoke
+                self._mark_revoked(self._load())
+            raise errors.DeviceRevoked(
+                "This device was removed from the server and can no longer connect. Register "
+                "it again or contact your administrator.", code=exc.code, status=404
+            ) from None
         except errors.ServerUnreachable as exc:
             with self._lock:
                 state = self._load()
@@ -700,7 +709,9 @@ class ClientApp:
             )
         with self._lock:
             state = self._load()
-            self._require_device(state)
+            current = self._require_device(state)
+            if current.get("id") != device.get("id"):  # signed out and in again meanwhile
+                return SyncResult(changed=False, revision=state["profile"].get("revision"))
             state["offline_since"] = None
             state["last_sync_at"] = _iso(utcnow())
             if server_device is not None:

@@ -350,3 +350,12 @@ def test_client_app_default_tunnel_name_is_per_install(tmp_path, monkeypatch):
     one = ClientApp(MemoryStore(), tmp_path / "one")
     two = ClientApp(MemoryStore(), tmp_path / "two")
     assert one.tunnel_name != two.tunnel_name
+
+
+def test_device_deleted_on_server_is_final(app, server, tunnel):
+    info = _enrolled(app)
+    app.connect()
+    del server.devices[info.id]  # an admin deleted it (the record is gone: 404)
+    with pytest.raises(errors.DeviceRevoked, match="removed from the server"):
+        app.sync()
+    assert tunnel.up is None and app.status().state.kind is ConnectionKind.REVOKED
