@@ -143,6 +143,7 @@ class DeviceInfo:
     vpn_ip6: str | None
     profile_revision: int | None
     created: bool = False
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -640,6 +641,7 @@ class ClientApp:
                 vpn_ip6=device.get("vpn_ip6"),
                 profile_revision=profile.get("revision"),
                 created=created,
+                status=str(device.get("status") or "active"),
             )
 
     # -------------------------------------------------------------- sync

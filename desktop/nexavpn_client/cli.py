@@ -293,15 +293,25 @@ def _login(args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO,
     return EXIT_OK
 
 
-def _follow(app: ClientApp, out: TextIO, err: TextIO) -> int:
+def _follow(app: ClientApp, out: TextIO, err: TextIO, connect_when_approved: bool = False
+            ) -> int:
     """Apply profile changes live until Ctrl-C (or until the device cannot go on)."""
     final: list[errors.ClientError] = []
+    waiting = [connect_when_approved]
 
     def on_result(result: SyncResult) -> None:
         if result.changed or result.offline:
             (err if result.offline else out).write(
                 f"{time.strftime('%H:%M:%S')} {result.message}\n")
             (err if result.offline else out).flush()
+        if waiting[0] and not app.status().pending_approval:
+            waiting[0] = False
+            try:
+                app.connect()
+                out.write(f"{time.strftime('%H:%M:%S')} Approved: tunnel up.\n")
+            except errors.ClientError as exc:
+                err.write(f"{time.strftime('%H:%M:%S')} {exc.message}\n")
+            out.flush()
 
     def on_error(exc: errors.ClientError) -> None:
         err.write(f"{time.strftime('%H:%M:%S')} {exc.message}\n")
@@ -382,6 +392,9 @@ def run(
             f"(id {info.id}); VPN address {info.vpn_ip}; profile revision "
             f"{info.profile_revision}.\n"
         )
+        if info.status == "pending":
+            out.write("It waits for an administrator's approval before it can connect; "
+                      "'nexavpn-client up' connects as soon as it is approved.\n")
         return EXIT_OK
     if cmd == "status":
         return _print_status(app, args.json, out)
@@ -398,7 +411,11 @@ def run(
                   "app runs; otherwise run 'nexavpn-client sync'.\n")
         return EXIT_OK
     if cmd == "up":
-        _connect(app, out, err)
+        try:
+            _connect(app, out, err)
+        except errors.PendingApproval as exc:
+            out.write(f"{exc.message} Waiting for it here.\n")
+            return _follow(app, out, err, connect_when_approved=True)
         return _follow(app, out, err)
     if cmd == "watch":
         return _follow(app, out, err)

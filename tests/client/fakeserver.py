@@ -354,7 +354,7 @@ class FakeServer(BaseAdapter):
                     return self._err(request, 409, "public_key_in_use")
             for dev in self.devices.values():
                 if (dev.user == user and dev.fingerprint == body["fingerprint"]
-                        and dev.status == "active"):
+                        and dev.status in ("active", "pending")):
                     if dev.public_key != body["public_key"] or dev.rotation_required:
                         dev.public_key = body["public_key"]
                         dev.rotation_required = False

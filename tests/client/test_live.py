@@ -359,3 +359,29 @@ def test_device_deleted_on_server_is_final(app, server, tunnel):
     with pytest.raises(errors.DeviceRevoked, match="removed from the server"):
         app.sync()
     assert tunnel.up is None and app.status().state.kind is ConnectionKind.REVOKED
+
+
+def test_cli_up_waits_for_approval_then_connects(app, server, tunnel, monkeypatch):
+    import io
+
+    server.approval_required = True
+    _enrolled(app)
+    code, out, _ = cli_run(app, "enroll")
+    assert code == 0 and "waits for an administrator's approval" in out
+    assert list(server.devices) == [1]
+    threading.Timer(0.5, server.approve, args=(1,)).start()
+
+    def interrupt_when_up():
+        _wait_for(lambda: tunnel.up is not None, 10)
+        time.sleep(0.2)
+        import _thread
+
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_when_up, daemon=True).start()
+    out_io, err_io = io.StringIO(), io.StringIO()
+    code = cli.main(["up"], app=app, stdin=io.StringIO(), stdout=out_io, stderr=err_io)
+    assert code == 0, err_io.getvalue()
+    text = out_io.getvalue()
+    assert "Waiting for it here" in text and "Approved: tunnel up." in text
+    assert tunnel.up is not None
