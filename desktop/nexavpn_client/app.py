@@ -1089,6 +1089,11 @@ class ClientApp:
                     _url, session, _state = self._server()
                     session.call(session.api.logout)
                     server_revoked = True
+                except (errors.SessionExpired, errors.NotLoggedIn) as exc:
+                    if device_removed:  # removing the device ended its session already
+                        server_revoked = True
+                    else:
+                        problems.append(f"The server could not be told: {exc.message}")
                 except errors.ClientError as exc:
                     problems.append(f"The server could not be told: {exc.message}")
             self._step("Removing the tunnel")

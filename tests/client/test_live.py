@@ -254,8 +254,9 @@ def test_tunnel_kind_table(tstate, age, started, known, expected):
 
 def test_logout_remove_device_deletes_on_server(app, server):
     info = _enrolled(app)
-    code, out, _ = cli_run(app, "logout", "--remove-device")
+    code, out, err = cli_run(app, "logout", "--remove-device")
     assert code == 0 and "removed from the server" in out
+    assert "locally" not in out and not err
     assert info.id not in server.devices
 
 
