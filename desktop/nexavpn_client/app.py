@@ -453,6 +453,14 @@ class ClientApp:
         self, norm: str, data: dict[str, Any], username: str | None, ca_file: str | None
     ) -> UserInfo:
         """Keep the tokens of a login-shaped answer and who signed in."""
+        if data.get("mfa_setup_required"):
+            # Such tokens only reach the TOTP setup calls: nothing this client can use.
+            if self._api is not None:
+                with contextlib.suppress(errors.ClientError):
+                    self._api.logout(str(data["access_token"]))
+            raise errors.MfaSetupRequired(
+                f"{errors.MfaSetupRequired.default_message} ({norm})", status=200
+            )
         state = self._load()
         previous = self.secrets.get(SecretKey.SERVER_URL)
         if previous and previous != norm:

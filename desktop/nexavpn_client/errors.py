@@ -261,6 +261,16 @@ class MfaRequired(ApiError):
         return f"MfaRequired(methods={self.methods!r})"
 
 
+class MfaSetupRequired(ApiError):
+    """Your organisation requires two-factor sign-in and it is not set up for you yet."""
+
+    default_message = (
+        "Your organisation requires two-factor sign-in, and it is not set up for your account "
+        "yet. Open your NexaVPN server's web page in a browser, sign in and set up your "
+        "authenticator app there, then sign in here again."
+    )
+
+
 class InvalidMfaCode(ApiError):
     """The two-factor code is wrong, expired or was already used."""
 

@@ -73,6 +73,11 @@ MESSAGES: dict[type[BaseException], str] = {
     errors.UserDisabled: "Your account is disabled. Contact your administrator.",
     errors.RateLimited: "Too many sign-in attempts. Wait a little, then try again.",
     errors.MfaRequired: "Enter the 6-digit code from your authenticator app.",
+    errors.MfaSetupRequired: (
+        "Your organisation requires two-factor sign-in and it is not set up for your account "
+        "yet. Sign in on your NexaVPN server's web page and set up your authenticator app "
+        "there, then sign in here again."
+    ),
     errors.InvalidMfaCode: (
         "That two-factor code is wrong or was already used. Wait for the next code and try "
         "again."

@@ -74,6 +74,7 @@ class FakeServer(BaseAdapter):
         self.revoked_keys: set[str] = set()
         self.retry_after: int | None = None  # set: /auth/login answers 429 with Retry-After
         self.totp: dict[str, str] = {}  # username → the one valid code
+        self.mfa_setup_required: set[str] = set()
         self.mfa_tokens: dict[str, str] = {}
         self.used_codes: set[str] = set()
         self.providers = [{"id": "corp", "name": "Corp SSO"}]
@@ -313,7 +314,11 @@ class FakeServer(BaseAdapter):
                 self.mfa_tokens[token] = body["username"]
                 return self._resp(request, 200, {"mfa_required": True, "mfa_token": token,
                                                  "methods": ["totp"]})
-            return self._tokens_for(request, body["username"])
+            resp = self._tokens_for(request, body["username"])
+            if body["username"] in self.mfa_setup_required:
+                data = json.loads(resp._content)
+                resp._content = json.dumps({**data, "mfa_setup_required": True}).encode()
+            return resp
         if (m, path) == ("POST", "/auth/refresh"):
             tok = self._token(request)
             for fam in self.families:

@@ -167,3 +167,11 @@ def test_totp_step_in_cli(app, server):
     code, out, err = cli_run(app, "login", "--server", SERVER, "--username", "alice",
                              "--password-stdin", stdin=f"{PASSWORD}\n111111\n")
     assert code == 3 and "two-factor code is wrong" in err
+
+
+def test_mfa_setup_required_is_explained_and_no_tokens_kept(app, server, secrets_store):
+    server.mfa_setup_required.add("alice")
+    with pytest.raises(errors.MfaSetupRequired, match="set up your authenticator app"):
+        app.login(SERVER, "alice", PASSWORD)
+    assert secrets_store.get(SecretKey.REFRESH_TOKEN) is None
+    assert any(r.path_url == "/api/v1/auth/logout" for r in server.requests)
