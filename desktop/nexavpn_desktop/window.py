@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
 
         self.sync_timer = QTimer(self)
         self.sync_timer.setInterval(int((sync_interval or DEFAULT_SYNC_SECONDS) * 1000))
-        self.sync_timer.timeout.connect(lambda: self.request_sync(background=True))
+        self.sync_timer.timeout.connect(self._timer_tick)
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(int(status_interval * 1000))
         self.status_timer.timeout.connect(self._periodic_status)
@@ -315,6 +315,11 @@ class MainWindow(QMainWindow):
                 f"{int(self.sync_timer.interval() / 1000)} s meanwhile.")
             self.sync_timer.start()
             self.request_sync(background=True)
+
+    def _timer_tick(self) -> None:
+        """Timer mode (another program held the watch): take the watch over once it is free."""
+        self.sync_timer.stop()
+        self._start_watching()
 
     def _stop_watching(self) -> None:
         """End the watcher without waiting for its held request (it ends on its own)."""

@@ -159,6 +159,7 @@ def test_totp_prompt(qtbot, make_window, client, server):
 
 
 def test_watch_held_by_cli_falls_back_to_timer(qtbot, make_window, client, server, tmp_path):
+    """The CLI's ``watch`` holds this installation's watch: the window polls, then takes over."""
     cli_app = ClientApp(client.secrets, client.data_dir, backend=client.backend(),
                         platform="linux", transport=server, fingerprint=lambda store: "d" * 64)
     client.login(SERVER, "alice", PASSWORD)
@@ -171,6 +172,9 @@ def test_watch_held_by_cli_falls_back_to_timer(qtbot, make_window, client, serve
         assert "nexavpn-client watch" in window.connected.message_label.text()
     finally:
         held.stop(timeout=0)
+    # The CLI's watch ended: the window's next check takes the live watch over.
+    window._timer_tick()
+    assert window.watching and not window.sync_timer.isActive()
 
 
 def test_sso_wait_can_be_cancelled(qtbot, make_window, client, server):
