@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import platform as _platform
 import socket
 import sys
@@ -39,7 +40,7 @@ from .connstate import (
     tunnel_kind,
 )
 from .fingerprint import device_fingerprint
-from .instance import WatchLock, install_tunnel_name
+from .instance import TUNNEL_NAME_ENV, WatchLock, install_tunnel_name
 from .runner import Runner, SubprocessRunner
 from .secrets.base import SecretKey, SecretStore
 from .session import TokenSession
@@ -62,6 +63,7 @@ from .tls import (
     utcnow,
 )
 from .tunnel import (
+    DEFAULT_TUNNEL_NAME,
     DISCONNECTED,
     HandoffBackend,
     TunnelBackend,
@@ -244,7 +246,7 @@ class ClientApp:
         self.progress = progress
         self.observer = observer
         self.timeout = timeout
-        self.tunnel_name = tunnel_name or install_tunnel_name(self.data_dir)
+        self._tunnel_name = tunnel_name
         #: "Connected" needs a handshake younger than this (WireGuard's reject-after time).
         self.handshake_fresh_seconds = HANDSHAKE_FRESH_SECONDS
         self.long_poll_seconds = LONG_POLL_SECONDS
@@ -257,6 +259,39 @@ class ClientApp:
         self._api: ApiClient | None = None
         self._api_key: tuple[str, Trust] | None = None
         self._session: TokenSession | None = None
+
+    @property
+    def tunnel_name(self) -> str:
+        """This installation's tunnel (interface) name, decided once and kept in the state.
+
+        New installations get ``nxv-<hash of the state dir>`` (two installations never share
+        one); an installation set up by a version that used the fixed name ``nexavpn`` keeps
+        it, so an upgrade does not leave its running tunnel behind.
+        """
+        if self._tunnel_name is None:
+            try:
+                self._tunnel_name = self._resolve_tunnel_name()
+            except errors.StorageError:
+                return install_tunnel_name(self.data_dir)  # not cached: storage may come back
+        return self._tunnel_name
+
+    @tunnel_name.setter
+    def tunnel_name(self, value: str) -> None:
+        self._tunnel_name = value
+
+    def _resolve_tunnel_name(self) -> str:
+        if os.environ.get(TUNNEL_NAME_ENV):
+            return install_tunnel_name(self.data_dir)
+        state = self._load()
+        saved = state.get("tunnel_name")
+        if isinstance(saved, str) and saved:
+            return saved
+        if isinstance(state.get("device"), dict):
+            return DEFAULT_TUNNEL_NAME  # the one fixed name earlier versions used
+        return install_tunnel_name(self.data_dir)
+
+    def _remember_tunnel_name(self, state: dict[str, Any]) -> None:
+        state["tunnel_name"] = self.tunnel_name
 
     @classmethod
     def from_environment(cls, progress: Progress | None = None, **kwargs: Any) -> ClientApp:
@@ -629,6 +664,7 @@ class ClientApp:
             text = self._check_profile(profile, private)
             self._step("Saving the profile", 0.8)
             self.secrets.set(SecretKey.DEVICE_PRIVATE_KEY, private)
+            self._remember_tunnel_name(state)
             state.update(
                 device=device,
                 profile=profile,
@@ -925,6 +961,7 @@ class ClientApp:
                 backend.install(config)
             else:
                 backend.connect(config)
+                self._remember_tunnel_name(state)
                 state["connected_at"] = time.time()
                 self._save(state)
             return backend.status(self.tunnel_name)

@@ -386,3 +386,17 @@ def test_cli_up_waits_for_approval_then_connects(app, server, tunnel, monkeypatc
     text = out_io.getvalue()
     assert "Waiting for it here" in text and "Approved: tunnel up." in text
     assert tunnel.up is not None
+
+
+def test_tunnel_name_kept_in_state_and_legacy_install_keeps_its_name(make_app, monkeypatch):
+    monkeypatch.delenv("NEXAVPN_CLIENT_TUNNEL_NAME", raising=False)
+    app = make_app()
+    _enrolled(app)
+    name = app.tunnel_name
+    assert name.startswith("nxv-") and app._load()["tunnel_name"] == name
+    assert make_app().tunnel_name == name  # the next run (CLI, desktop) reads it back
+    # A state written by a version with the fixed name: no tunnel_name, a device.
+    state = app._load()
+    del state["tunnel_name"]
+    app._save(state)
+    assert make_app().tunnel_name == "nexavpn"
