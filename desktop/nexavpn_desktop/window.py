@@ -653,7 +653,9 @@ class MainWindow(QMainWindow):
         if isinstance(exc, errors.SessionExpired | errors.NotLoggedIn):
             if isinstance(exc, errors.NotLoggedIn) and self.stack.currentWidget() is self.signin:
                 return  # already sent back (the watcher saw the session end first)
-            self.show_sign_in(text, error=True)
+            # Signed in a moment ago and the tokens are gone: the session ended (whichever
+            # thread — the watcher or this action — noticed first).
+            self.show_sign_in(message_for(errors.SessionExpired()), error=True)
             return
         if isinstance(exc, errors.NotEnrolled):
             self.show_sign_in(text, error=True)
