@@ -226,6 +226,21 @@ def _print_status(app: ClientApp, as_json: bool, out: TextIO) -> int:
 
 def _login(args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO,
            err: TextIO) -> int:
+    """Sign in; an untrusted certificate prints its fingerprint and how to pin it."""
+    try:
+        return _login_inner(args, app, stdin, out)
+    except (errors.CertificateUntrusted, errors.PinMismatch) as exc:
+        if exc.fingerprint:
+            err.write(
+                f"{exc.message}\nThe server presented a certificate with SHA-256 "
+                f"fingerprint:\n  {exc.fingerprint}\nIf your administrator confirms it, "
+                "run login again with --trust-fingerprint.\n"
+            )
+            return EXIT_SERVER
+        raise
+
+
+def _login_inner(args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO) -> int:
     """Password (with a two-factor step when asked) or single sign-on in the browser."""
     if args.sso is not None:
         if args.username or args.password_stdin:
@@ -280,15 +295,6 @@ def _login(args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO,
     except errors.MfaRequired as mfa:
         code = _read_code(args, stdin)
         user = app.login_mfa(args.server, mfa.mfa_token, code, username=args.username)
-    except (errors.CertificateUntrusted, errors.PinMismatch) as exc:
-        if exc.fingerprint:
-            err.write(
-                f"{exc.message}\nThe server presented a certificate with SHA-256 "
-                f"fingerprint:\n  {exc.fingerprint}\nIf your administrator confirms it, "
-                "run login again with --trust-fingerprint.\n"
-            )
-            return EXIT_SERVER
-        raise
     out.write(f"Signed in as {user.username} ({user.role}).\n")
     return EXIT_OK
 
