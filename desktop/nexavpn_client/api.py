@@ -38,6 +38,9 @@ _CODE_TO_ERROR: dict[str, type[errors.ApiError]] = {
     contract.PUBLIC_KEY_IN_USE: errors.PublicKeyInUse,
     contract.DEVICE_REVOKED: errors.DeviceRevoked,
     contract.INTERNAL_ERROR: errors.ServerError,
+    # API v1.1 (the codes are spelled here until the shared contract module lists them)
+    "session_bound_to_device": errors.SessionBoundToDevice,
+    "public_key_revoked": errors.PublicKeyRevoked,
 }
 
 _STATUS_TO_ERROR: dict[int, type[errors.ApiError]] = {
@@ -62,6 +65,9 @@ def error_from_response(resp: requests.Response) -> errors.ApiError:
             details = err.get("details") if isinstance(err.get("details"), dict) else {}
     except (ValueError, json.JSONDecodeError):
         pass
+    retry = _retry_after(resp)
+    if retry is not None and not isinstance(details.get("retry_after"), int):
+        details = {**details, "retry_after": retry}
     cls = _CODE_TO_ERROR.get(code) or _STATUS_TO_ERROR.get(resp.status_code)
     if cls is None:
         if resp.status_code >= 500:
@@ -72,9 +78,36 @@ def error_from_response(resp: requests.Response) -> errors.ApiError:
             cls = errors.ProtocolError
     # Our own wording first (it tells the user what to do); the server's words as detail.
     text = cls.default_message
+    if cls is errors.RateLimited:
+        wait = details.get("retry_after")
+        text = errors.rate_limited_sentence(wait if isinstance(wait, int) and wait > 0 else None)
     if cls in (errors.ApiError, errors.ServerError) and message:
         text = f"{cls.default_message} ({message})"
     return cls(text, code=code, status=resp.status_code, details=details)
+
+
+def _retry_after(resp: requests.Response) -> int | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds form), if any."""
+    value = resp.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return max(1, min(int(value), 86400))
+    return None
+
+
+def _tokens_or_mfa(resp: requests.Response, data: dict[str, Any]) -> dict[str, Any]:
+    """A login-shaped answer: tokens, or :class:`MfaRequired` carrying the mfa token."""
+    if data.get("mfa_required"):
+        token = data.get("mfa_token")
+        if not isinstance(token, str) or not token:
+            raise errors.ProtocolError(status=resp.status_code)
+        methods = data.get("methods")
+        raise errors.MfaRequired(
+            token, [str(m) for m in methods] if isinstance(methods, list) else None
+        )
+    for key in ("access_token", "refresh_token"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise errors.ProtocolError(status=resp.status_code)
+    return data
 
 
 class ApiClient:
@@ -112,6 +145,7 @@ class ApiClient:
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
+        timeout: tuple[float, float] | float | None = None,
     ) -> requests.Response:
         """Send one request; network/TLS failures and non-``ok`` answers raise typed errors."""
         hdrs = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -129,7 +163,9 @@ class ApiClient:
         if self.observer is not None:
             self.observer(prepared)
         try:
-            resp = self._session.send(prepared, timeout=self.timeout, allow_redirects=False)
+            resp = self._session.send(
+                prepared, timeout=timeout or self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise classify_exception(
                 exc, pinned=bool(self.trust.pinned_fingerprint)
@@ -181,11 +217,79 @@ class ApiClient:
             )
         except errors.SessionExpired as exc:  # a bare 401 here means bad credentials
             raise errors.InvalidCredentials(code=exc.code, status=exc.status) from None
-        data = self._json(resp)
-        for key in ("access_token", "refresh_token"):
-            if not isinstance(data.get(key), str) or not data[key]:
-                raise errors.ProtocolError(status=resp.status_code)
-        return data
+        return _tokens_or_mfa(resp, self._json(resp))
+
+    def mfa_verify(self, mfa_token: str, code: str) -> dict[str, Any]:
+        """POST /auth/mfa/verify → a login's body; a refused code → :class:`InvalidMfaCode`."""
+        try:
+            resp = self.request(
+                "POST", "/auth/mfa/verify", body={"mfa_token": mfa_token, "code": code}
+            )
+        except errors.RateLimited:
+            raise
+        except errors.ApiError as exc:
+            if exc.status in (400, 401, 403) and not isinstance(exc, errors.UserDisabled):
+                raise errors.InvalidMfaCode(code=exc.code, status=exc.status) from None
+            raise
+        return _tokens_or_mfa(resp, self._json(resp))
+
+    def providers(self) -> dict[str, Any]:
+        """GET /auth/providers → ``{"password": bool, "oidc": [{"id", "name"}]}``.
+
+        A server without single sign-on (404) answers as password-only.
+        """
+        try:
+            data = self._json(self.request("GET", "/auth/providers"))
+        except errors.ApiError as exc:
+            if exc.status in (404, 405):
+                return {"password": True, "oidc": []}
+            raise
+        oidc = data.get("oidc") if isinstance(data.get("oidc"), list) else []
+        return {
+            "password": bool(data.get("password", True)),
+            "oidc": [
+                {"id": str(p["id"]), "name": str(p.get("name") or p["id"])}
+                for p in oidc
+                if isinstance(p, dict) and p.get("id") is not None
+            ],
+        }
+
+    def oidc_start_url(
+        self, provider_id: str, redirect_uri: str, state: str, code_challenge: str
+    ) -> str:
+        """The URL the system browser opens to start single sign-on (RFC 8252 loopback)."""
+        from urllib.parse import quote, urlencode
+
+        query = urlencode({
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        })
+        return (
+            f"{self.base_url}{contract.API_PREFIX}/auth/oidc/{quote(provider_id, safe='')}"
+            f"/start?{query}"
+        )
+
+    def oidc_token(self, code: str, code_verifier: str) -> dict[str, Any]:
+        """POST /auth/oidc/token: the one-time code and the PKCE verifier → a login's body."""
+        try:
+            resp = self.request(
+                "POST", "/auth/oidc/token", body={"code": code, "code_verifier": code_verifier}
+            )
+        except errors.SessionExpired as exc:
+            raise errors.SignInCancelled(
+                "The server did not accept the sign-in (the code expired or was used). "
+                "Try again."
+            ) from exc
+        except errors.ApiError as exc:
+            if exc.status == 400:
+                raise errors.SignInCancelled(
+                    "The server did not accept the sign-in (the code expired or was used). "
+                    "Try again."
+                ) from None
+            raise
+        return _tokens_or_mfa(resp, self._json(resp))
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         """POST /auth/refresh with the refresh token as bearer → new token pair."""
@@ -219,20 +323,35 @@ class ApiClient:
         return self._json(self.request("GET", f"/devices/{device_id}", token=access_token))
 
     def profile(
-        self, access_token: str, device_id: str | int, revision: int | None = None
+        self,
+        access_token: str,
+        device_id: str | int,
+        revision: int | None = None,
+        wait: int | None = None,
     ) -> dict[str, Any] | None:
-        """GET /devices/{id}/profile; None when unchanged (304 on ``If-None-Match``)."""
+        """GET /devices/{id}/profile; None when unchanged (304 on ``If-None-Match``).
+
+        ``wait`` (with a revision) long-polls: the server holds the request until the revision
+        changes (200), the device is revoked (410) or ``wait`` seconds pass (304).
+        """
         headers = {"If-None-Match": f'"{revision}"'} if revision is not None else None
+        path = f"/devices/{device_id}/profile"
+        timeout: tuple[float, float] | None = None
+        if wait is not None and revision is not None:
+            wait = max(0, min(int(wait), 60))
+            path += f"?wait={wait}"
+            connect = self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
+            timeout = (float(connect), float(wait) + 15.0)
         resp = self.request(
-            "GET",
-            f"/devices/{device_id}/profile",
-            token=access_token,
-            headers=headers,
-            ok=(200, 304),
+            "GET", path, token=access_token, headers=headers, ok=(200, 304), timeout=timeout
         )
         if resp.status_code == 304:
             return None
         return self._json(resp)
+
+    def delete_device(self, access_token: str, device_id: str | int) -> None:
+        """DELETE /devices/{id} → 204 (the device and its key are gone for good)."""
+        self.request("DELETE", f"/devices/{device_id}", token=access_token, ok=(200, 204))
 
     def revoke(self, access_token: str, device_id: str | int) -> dict[str, Any]:
         """POST /devices/{id}/revoke (owner may revoke their own device)."""

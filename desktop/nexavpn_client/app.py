@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import platform as _platform
 import socket
 import sys
 import threading
+import time
+import webbrowser
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -30,10 +33,18 @@ from nexavpn_shared.netaddr import InvalidValue, validate_name
 
 from . import __version__, errors
 from .api import DEFAULT_TIMEOUT, ApiClient, RequestObserver
+from .connstate import (
+    HANDSHAKE_FRESH_SECONDS,
+    ConnectionKind,
+    ConnectionState,
+    tunnel_kind,
+)
 from .fingerprint import device_fingerprint
+from .instance import TUNNEL_NAME_ENV, WatchLock, install_tunnel_name
 from .runner import Runner, SubprocessRunner
 from .secrets.base import SecretKey, SecretStore
 from .session import TokenSession
+from .sso import LoopbackReceiver, new_pkce, new_state
 from .storage import (
     PINNED_CERT_FILE,
     StateStore,
@@ -66,6 +77,13 @@ from .tunnel import (
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float | None], None]
+#: How long the server may hold a profile long-poll (the contract allows 0-60 s).
+LONG_POLL_SECONDS = 50
+#: After a quick 304 (a server without long-poll) wait this long before asking again.
+POLL_FALLBACK_SECONDS = 5.0
+#: Backoff after failures: from this, doubling, up to the maximum.
+BACKOFF_START_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
 
 
 def _platform_name(plat: str) -> str:
@@ -127,6 +145,7 @@ class DeviceInfo:
     vpn_ip6: str | None
     profile_revision: int | None
     created: bool = False
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -165,18 +184,35 @@ class Status:
     revoked: bool = False
     trust: str | None = None
     detail: str = ""
+    pending_approval: bool = False
+    key_mismatch: bool = False
+    state: ConnectionState = field(
+        default_factory=lambda: ConnectionState(ConnectionKind.DISCONNECTED)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no secrets in it)."""
-        return asdict(self)
+        data = asdict(self)
+        data["state"] = self.state.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
 class LogoutResult:
-    """Whether the server ended the session and whether local cleanup had problems."""
+    """Whether the server ended the session, removed the device, and local problems."""
 
     server_revoked: bool
     problems: list[str] = field(default_factory=list)
+    device_removed: bool = False
+    device_registered: bool = False
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A single sign-on provider the server offers ("Sign in with <name>")."""
+
+    id: str
+    name: str
 
 
 # ---------------------------------------------------------------------- the facade
@@ -196,7 +232,7 @@ class ClientApp:
         progress: Progress | None = None,
         observer: RequestObserver | None = None,
         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-        tunnel_name: str = DEFAULT_TUNNEL_NAME,
+        tunnel_name: str | None = None,
         fingerprint: Callable[[SecretStore], str] | None = None,
         ca_file: str | None = None,
         transport: BaseAdapter | None = None,
@@ -210,7 +246,12 @@ class ClientApp:
         self.progress = progress
         self.observer = observer
         self.timeout = timeout
-        self.tunnel_name = tunnel_name
+        self._tunnel_name = tunnel_name
+        #: "Connected" needs a handshake younger than this (WireGuard's reject-after time).
+        self.handshake_fresh_seconds = HANDSHAKE_FRESH_SECONDS
+        self.long_poll_seconds = LONG_POLL_SECONDS
+        self.poll_fallback_seconds = POLL_FALLBACK_SECONDS
+        self.open_browser: Callable[[str], bool] = _open_browser
         self._fingerprint = fingerprint
         self._ca_file = ca_file
         self.state_store = StateStore(self.data_dir, self.secrets)
@@ -218,6 +259,39 @@ class ClientApp:
         self._api: ApiClient | None = None
         self._api_key: tuple[str, Trust] | None = None
         self._session: TokenSession | None = None
+
+    @property
+    def tunnel_name(self) -> str:
+        """This installation's tunnel (interface) name, decided once and kept in the state.
+
+        New installations get ``nxv-<hash of the state dir>`` (two installations never share
+        one); an installation set up by a version that used the fixed name ``nexavpn`` keeps
+        it, so an upgrade does not leave its running tunnel behind.
+        """
+        if self._tunnel_name is None:
+            try:
+                self._tunnel_name = self._resolve_tunnel_name()
+            except errors.StorageError:
+                return install_tunnel_name(self.data_dir)  # not cached: storage may come back
+        return self._tunnel_name
+
+    @tunnel_name.setter
+    def tunnel_name(self, value: str) -> None:
+        self._tunnel_name = value
+
+    def _resolve_tunnel_name(self) -> str:
+        if os.environ.get(TUNNEL_NAME_ENV):
+            return install_tunnel_name(self.data_dir)
+        state = self._load()
+        saved = state.get("tunnel_name")
+        if isinstance(saved, str) and saved:
+            return saved
+        if isinstance(state.get("device"), dict):
+            return DEFAULT_TUNNEL_NAME  # the one fixed name earlier versions used
+        return install_tunnel_name(self.data_dir)
+
+    def _remember_tunnel_name(self, state: dict[str, Any]) -> None:
+        state["tunnel_name"] = self.tunnel_name
 
     @classmethod
     def from_environment(cls, progress: Progress | None = None, **kwargs: Any) -> ClientApp:
@@ -398,31 +472,125 @@ class ClientApp:
         if trust_fingerprint:
             self.trust(norm, trust_fingerprint)
         with self._lock:
-            state = self._load()
-            check = self.check_server(norm)
-            if not check.trusted:
-                raise errors.CertificateUntrusted(fingerprint=check.fingerprint)
+            api = self._checked_api(norm)
             self._step("Signing in", 0.5)
-            api = self._api_for(norm, self._trust_for(norm, state))
-            data = api.login(username, password)
-            previous = self.secrets.get(SecretKey.SERVER_URL)
-            if previous and previous != norm:
-                log.info("signed in to a different server; forgetting the old device")
-                self._forget_device(state)
-            assert self._session is not None
-            self._session.store(data)
-            self.secrets.set(SecretKey.SERVER_URL, norm)
-            user = data.get("user") if isinstance(data.get("user"), dict) else {}
-            state["user"] = {
-                "id": user.get("id"),
-                "username": user.get("username", username),
-                "role": user.get("role", "user"),
-            }
-            if ca_file is not None:
-                state["ca_file"] = ca_file
-            self._save(state)
-            self._step("Signed in", 1.0)
-            return UserInfo(state["user"]["id"], state["user"]["username"], state["user"]["role"])
+            data = api.login(username, password)  # MfaRequired: finish with login_mfa()
+            return self._finish_login(norm, data, username, ca_file)
+
+    def _checked_api(self, norm: str) -> ApiClient:
+        """The API client for a reachable, trusted server (else the typed error)."""
+        check = self.check_server(norm)
+        if not check.trusted:
+            raise errors.CertificateUntrusted(fingerprint=check.fingerprint)
+        return self._api_for(norm, self._trust_for(norm))
+
+    def _finish_login(
+        self, norm: str, data: dict[str, Any], username: str | None, ca_file: str | None
+    ) -> UserInfo:
+        """Keep the tokens of a login-shaped answer and who signed in."""
+        if data.get("mfa_setup_required"):
+            # Such tokens only reach the TOTP setup calls: nothing this client can use.
+            if self._api is not None:
+                with contextlib.suppress(errors.ClientError):
+                    self._api.logout(str(data["access_token"]))
+            raise errors.MfaSetupRequired(
+                f"{errors.MfaSetupRequired.default_message} ({norm})", status=200
+            )
+        state = self._load()
+        previous = self.secrets.get(SecretKey.SERVER_URL)
+        if previous and previous != norm:
+            log.info("signed in to a different server; forgetting the old device")
+            self._forget_device(state)
+        assert self._session is not None
+        self._session.store(data)
+        self.secrets.set(SecretKey.SERVER_URL, norm)
+        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        state["user"] = {
+            "id": user.get("id"),
+            "username": user.get("username", username),
+            "role": user.get("role", "user"),
+        }
+        if ca_file is not None:
+            state["ca_file"] = ca_file
+        self._save(state)
+        self._step("Signed in", 1.0)
+        return UserInfo(state["user"]["id"], state["user"]["username"], state["user"]["role"])
+
+    def login_mfa(
+        self, url: str, mfa_token: str, code: str, *, username: str | None = None
+    ) -> UserInfo:
+        """Finish a sign-in that answered :class:`MfaRequired` with a TOTP or recovery code."""
+        norm = normalize_server_url(url)
+        code = "".join(str(code).split())
+        if not code:
+            raise errors.UsageError("Enter the code from your authenticator app.")
+        with self._lock:
+            api = self._api_for(norm, self._trust_for(norm))
+            self._step("Checking the two-factor code", 0.7)
+            data = api.mfa_verify(mfa_token, code)
+            return self._finish_login(norm, data, username, None)
+
+    def providers(self, url: str) -> list[Provider]:
+        """The single sign-on providers the server offers (empty: password only)."""
+        norm = normalize_server_url(url)
+        api = self._new_api(norm, self._trust_for(norm))
+        try:
+            data = api.providers()
+        finally:
+            api.close()
+        return [Provider(p["id"], p["name"]) for p in data["oidc"]]
+
+    def login_sso(
+        self,
+        url: str,
+        provider_id: str,
+        *,
+        on_url: Callable[[str, bool], None] | None = None,
+        timeout: float = 300.0,
+        cancelled: threading.Event | None = None,
+        ca_file: str | None = None,
+    ) -> UserInfo:
+        """Sign in through the organisation's identity provider in the system browser.
+
+        A loopback listener on 127.0.0.1:<ephemeral> receives the redirect (RFC 8252); PKCE
+        S256 and ``state`` bind it to this attempt. ``on_url(url, opened)`` hears the URL
+        to open and whether a browser took it (the CLI prints it when none did).
+        """
+        norm = normalize_server_url(url)
+        if ca_file is not None:
+            self._ca_file = ca_file
+        api = self._checked_api(norm)
+        pkce, state = new_pkce(), new_state()
+        with LoopbackReceiver() as receiver:
+            start = api.oidc_start_url(provider_id, receiver.redirect_uri, state, pkce.challenge)
+            self._step("Opening the browser to sign in", 0.2)
+            try:
+                opened = bool(self.open_browser(start))
+            except Exception:  # no browser is not an error: the URL is shown instead
+                log.info("no browser could be opened")
+                opened = False
+            if on_url is not None:
+                on_url(start, opened)
+            self._step("Waiting for the sign-in in the browser", 0.3)
+            got = receiver.wait(timeout, cancelled)
+        if got is None:
+            raise errors.SignInCancelled(
+                "The sign-in in the browser did not finish in time (or was cancelled)."
+            )
+        if got.state != state:
+            raise errors.SignInCancelled(
+                "The browser came back with an answer that does not belong to this sign-in "
+                "attempt; it was ignored. Try again."
+            )
+        if got.error or not got.code:
+            raise errors.SignInCancelled(
+                f"The server refused the sign-in ({got.error or 'no code'})."
+            )
+        with self._lock:
+            self._step("Signing in", 0.7)
+            api = self._api_for(norm, self._trust_for(norm))
+            data = api.oidc_token(got.code, pkce.verifier)
+            return self._finish_login(norm, data, None, ca_file)
 
     # -------------------------------------------------------------- enrollment
 
@@ -485,10 +653,10 @@ class ClientApp:
                         lambda token, b=body: session.api.enroll(token, b)
                     )
                     break
-                except errors.PublicKeyInUse:
+                except (errors.PublicKeyInUse, errors.PublicKeyRevoked):
                     if attempt:
                         raise
-                    log.info("public key already in use; making a new keypair")
+                    log.info("public key refused (in use or revoked); making a new keypair")
                     private = keys.generate_private_key()
             device, profile = data["device"], data["profile"]
             if device.get("public_key") not in (None, public):
@@ -496,16 +664,19 @@ class ClientApp:
             text = self._check_profile(profile, private)
             self._step("Saving the profile", 0.8)
             self.secrets.set(SecretKey.DEVICE_PRIVATE_KEY, private)
+            self._remember_tunnel_name(state)
             state.update(
                 device=device,
                 profile=profile,
                 device_name=dev_name,
                 revoked=False,
+                key_mismatch=False,
                 last_sync_at=_iso(utcnow()),
                 offline_since=None,
             )
             self._save(state)
             self._reapply_if_connected(text)
+            self._refresh_export(text)
             self._step("Device registered", 1.0)
             return DeviceInfo(
                 id=device.get("id"),
@@ -514,6 +685,7 @@ class ClientApp:
                 vpn_ip6=device.get("vpn_ip6"),
                 profile_revision=profile.get("revision"),
                 created=created,
+                status=str(device.get("status") or "active"),
             )
 
     # -------------------------------------------------------------- sync
@@ -526,39 +698,76 @@ class ClientApp:
             raise errors.DeviceRevoked()
         return device
 
-    def sync(self) -> SyncResult:
+    def sync(self, wait: int | None = None, *, check_device: bool = True) -> SyncResult:
         """Fetch the profile if its revision changed and apply it.
 
-        304 → nothing to do. ``rotation_required`` → new keypair and re-enroll. 410 → the local
-        profile is marked unusable, the tunnel removed, :class:`DeviceRevoked` raised. No
-        network → the last profile is kept and the result says "offline since …".
+        ``wait`` long-polls (the server holds the request until the revision changes, the
+        device is revoked or ``wait`` seconds pass); the lock is not held meanwhile, so
+        connect/disconnect/status stay responsive. 304 → nothing to do. A new revision is
+        applied only when the server's key for this device is the local key
+        (:class:`KeyMismatch` otherwise, tunnel down). ``rotation_required`` → new keypair and
+        re-enroll. 410 → the local profile is marked unusable, the tunnel removed,
+        :class:`DeviceRevoked` raised. No network → the last profile is kept and the result
+        says "offline since …".
         """
         with self._lock:
             _url, session, state = self._server()
             device = self._require_device(state)
+            if state.get("key_mismatch"):
+                raise errors.KeyMismatch()
             revision = state["profile"].get("revision")
+        if wait is None:
             self._step("Checking for profile updates")
-            try:
-                profile = session.call(
-                    lambda token: session.api.profile(token, device["id"], revision)
+        try:
+            profile = session.call(
+                lambda token: session.api.profile(token, device["id"], revision, wait=wait)
+            )
+            server_device = None
+            if profile is not None or check_device:
+                server_device = session.call(
+                    lambda token: session.api.device(token, device["id"])
                 )
-            except errors.DeviceRevoked:
-                self._mark_revoked(state)
+        except errors.DeviceRevoked:
+            with self._lock:
+                self._mark_revoked(self._load())
+            raise
+        except errors.ApiError as exc:
+            if exc.status != 404:
                 raise
-            except errors.ServerUnreachable as exc:
+            with self._lock:  # deleted on the server: as final as a revoke
+                self._mark_revoked(self._load())
+            raise errors.DeviceRevoked(
+                "This device was removed from the server and can no longer connect. Register "
+                "it again or contact your administrator.", code=exc.code, status=404
+            ) from None
+        except errors.ServerUnreachable as exc:
+            with self._lock:
+                state = self._load()
                 since = state.get("offline_since") or _iso(utcnow())
                 state["offline_since"] = since
                 self._save(state)
-                return SyncResult(
-                    changed=False,
-                    revision=revision,
-                    offline=True,
-                    offline_since=since,
-                    message=f"Offline since {since}: {exc.message}",
-                )
+            return SyncResult(
+                changed=False,
+                revision=revision,
+                offline=True,
+                offline_since=since,
+                message=f"Offline since {since}: {exc.message}",
+            )
+        with self._lock:
+            state = self._load()
+            current = self._require_device(state)
+            if current.get("id") != device.get("id"):  # signed out and in again meanwhile
+                return SyncResult(changed=False, revision=state["profile"].get("revision"))
             state["offline_since"] = None
             state["last_sync_at"] = _iso(utcnow())
-            if profile is None:
+            if server_device is not None:
+                if server_device.get("status") == "revoked":
+                    self._mark_revoked(state)
+                    raise errors.DeviceRevoked()
+                state["device"] = {**state["device"], **server_device}
+                if not profile or not profile.get("rotation_required"):
+                    self._check_key(state, server_device)
+            if profile is None or profile.get("revision") == state["profile"].get("revision"):
                 self._save(state)
                 return SyncResult(changed=False, revision=revision, message="Up to date.")
             if profile.get("rotation_required"):
@@ -578,21 +787,122 @@ class ClientApp:
             state["profile"] = profile
             self._save(state)
             self._reapply_if_connected(text)
+            self._refresh_export(text)
             return SyncResult(
                 changed=True,
                 revision=profile.get("revision"),
                 message=f"Profile updated to revision {profile.get('revision')}.",
             )
 
-    def _mark_revoked(self, state: dict[str, Any]) -> None:
-        """Revoked on the server: mark the profile unusable and take the tunnel down."""
-        log.warning("device revoked by the server; removing the tunnel")
-        state["revoked"] = True
+    def _check_key(self, state: dict[str, Any], server_device: dict[str, Any]) -> None:
+        """Refuse (and take the tunnel down) when the server's device key is not ours."""
+        server_key = server_device.get("public_key")
+        private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
+        if not server_key or not private or not keys.is_valid_key(private):
+            return
+        if keys.public_key_from_private(private) == server_key:
+            return
+        log.warning("the server's key for this device is not ours; refusing the profile")
+        state["key_mismatch"] = True
         self._save(state)
+        self._take_down()
+        raise errors.KeyMismatch()
+
+    def _take_down(self) -> None:
+        """Remove the tunnel and the handoff export (both hold a profile that must not run)."""
         try:
             self.backend().remove(self.tunnel_name)
         except errors.ClientError as exc:
-            log.warning("could not remove the tunnel after revocation: %s", exc)
+            log.warning("could not remove the tunnel: %s", exc)
+        with contextlib.suppress(errors.ClientError, OSError):
+            self._handoff().remove(self.tunnel_name)
+        state = self._load()
+        if state.pop("connected_at", None) is not None:
+            self._save(state)
+
+    def _handoff(self) -> HandoffBackend:
+        return HandoffBackend(self.runner, self.data_dir / "export", platform=self.platform)
+
+    def _refresh_export(self, text: str) -> None:
+        """An exported handoff file never keeps an outdated profile: rewrite it if it exists."""
+        handoff = self._handoff()
+        if handoff.config_path(self.tunnel_name).exists():
+            with contextlib.suppress(errors.ClientError, OSError):
+                handoff.export(TunnelConfig.from_text(self.tunnel_name, text))
+
+    def watch(
+        self,
+        stop: threading.Event,
+        on_result: Callable[[SyncResult], None] | None = None,
+        on_error: Callable[[errors.ClientError], None] | None = None,
+        *,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
+        """Keep the profile live until ``stop`` is set: sync now, then long-poll and apply.
+
+        Errors back off (1 s doubling to 60 s); a revoked device, an ended session, a key
+        mismatch or a missing device end the loop (after ``on_error``).
+        """
+        wait_for = sleep or stop.wait
+        backoff = BACKOFF_START_SECONDS
+        first = True
+        while not stop.is_set():
+            began = time.monotonic()
+            polled = not first
+            try:
+                result = self.sync(self.long_poll_seconds if polled else None,
+                                   check_device=first)
+            except (errors.DeviceRevoked, errors.SessionExpired, errors.NotLoggedIn,
+                    errors.NotEnrolled, errors.KeyMismatch, errors.ProfileCorrupt) as exc:
+                if on_error and not stop.is_set():
+                    on_error(exc)
+                return
+            except errors.ClientError as exc:
+                if on_error and not stop.is_set():
+                    on_error(exc)
+                wait_for(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
+            except Exception:
+                log.exception("unexpected failure while watching the profile; will retry")
+                wait_for(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
+            first = False
+            if stop.is_set():  # stopped while the request was held: nobody listens now
+                return
+            if on_result:
+                on_result(result)
+            if result.offline:
+                wait_for(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
+            backoff = BACKOFF_START_SECONDS
+            quick = time.monotonic() - began < min(2.0, self.long_poll_seconds / 2)
+            if polled and not result.changed and quick:
+                # The server answered 304 at once: it does not hold requests; poll politely.
+                wait_for(self.poll_fallback_seconds)
+
+    def start_watcher(
+        self,
+        on_result: Callable[[SyncResult], None] | None = None,
+        on_error: Callable[[errors.ClientError], None] | None = None,
+        *,
+        holder: str = "nexavpn-client",
+    ) -> Watcher:
+        """The live watcher in a daemon thread; :class:`TunnelInUse` if another one runs."""
+        lock = WatchLock(self.data_dir, holder)
+        lock.acquire()
+        watcher = Watcher(self, lock, on_result, on_error)
+        watcher.start()
+        return watcher
+
+    def _mark_revoked(self, state: dict[str, Any]) -> None:
+        """Revoked on the server: mark the profile unusable, tunnel and export file gone."""
+        log.warning("device revoked by the server; removing the tunnel")
+        state["revoked"] = True
+        self._save(state)
+        self._take_down()
 
     def _reapply_if_connected(self, text: str) -> None:
         """A connected tunnel picks up a new profile at once (handoff: the user re-imports)."""
@@ -631,12 +941,29 @@ class ClientApp:
         )
 
     def connect(self) -> TunnelStatus:
-        """Bring the tunnel up with the stored profile (no network call)."""
+        """Bring the tunnel up with the stored profile (no network call).
+
+        Refused for a key mismatch or a device awaiting approval (a tunnel that cannot
+        handshake is never brought up). A tunnel this installation already runs (the CLI and
+        the desktop share it) is updated in place, not torn down.
+        """
         with self._lock:
+            state = self._load()
+            if state.get("key_mismatch"):
+                raise errors.KeyMismatch()
+            device = state.get("device") if isinstance(state.get("device"), dict) else {}
+            if device.get("status") == "pending":
+                raise errors.PendingApproval()
             config = self.tunnel_config()
             backend = self.backend()
             self._step(f"Connecting ({backend.name})")
-            backend.connect(config)
+            if not backend.is_handoff and backend.status(self.tunnel_name).connected:
+                backend.install(config)
+            else:
+                backend.connect(config)
+                self._remember_tunnel_name(state)
+                state["connected_at"] = time.time()
+                self._save(state)
             return backend.status(self.tunnel_name)
 
     def disconnect(self) -> TunnelStatus:
@@ -645,6 +972,9 @@ class ClientApp:
             backend = self.backend()
             self._step("Disconnecting")
             backend.disconnect(self.tunnel_name)
+            state = self._load()
+            if state.pop("connected_at", None) is not None:
+                self._save(state)
             return backend.status(self.tunnel_name)
 
     def export_config(self, path: Path | None = None) -> Path:
@@ -690,6 +1020,13 @@ class ClientApp:
             tunnel = backend.status(self.tunnel_name)
         except errors.ClientError as exc:
             detail = exc.message
+        pending = bool(device and device.get("status") == "pending")
+        mismatch = bool(state.get("key_mismatch"))
+        conn = self._connection_state(state, tunnel, pending=pending, mismatch=mismatch)
+        if mismatch:
+            detail = errors.KeyMismatch.default_message
+        elif pending:
+            detail = errors.PendingApproval.default_message
         return Status(
             server=url,
             user=user.get("username"),
@@ -702,7 +1039,7 @@ class ClientApp:
             profile_revision=profile.get("revision"),
             allowed_resources=list(profile.get("allowed_resources") or []),
             tunnel_backend=backend_name,
-            connection=tunnel.state if tunnel else "unavailable",
+            connection=conn.kind.value,
             handshake_age=tunnel.handshake_age if tunnel else None,
             rx_bytes=tunnel.rx_bytes if tunnel else None,
             tx_bytes=tunnel.tx_bytes if tunnel else None,
@@ -711,6 +1048,42 @@ class ClientApp:
             revoked=bool(state.get("revoked")),
             trust=self._trust_for(url, state).mode if url else None,
             detail=detail or (tunnel.detail if tunnel else ""),
+            pending_approval=pending,
+            key_mismatch=mismatch,
+            state=conn,
+        )
+
+    def _connection_state(
+        self,
+        state: dict[str, Any],
+        tunnel: TunnelStatus | None,
+        *,
+        pending: bool,
+        mismatch: bool,
+    ) -> ConnectionState:
+        """The one honest state: revoked/mismatch/pending first, then the handshake's age."""
+        last_sync = state.get("last_sync_at")
+        if state.get("revoked"):
+            return ConnectionState(ConnectionKind.REVOKED, last_sync=last_sync)
+        if mismatch:
+            return ConnectionState(ConnectionKind.KEY_MISMATCH, last_sync=last_sync)
+        if tunnel is None:
+            return ConnectionState(ConnectionKind.UNAVAILABLE, last_sync=last_sync)
+        started = state.get("connected_at")
+        kind, since, verified = tunnel_kind(
+            tunnel,
+            started_at=float(started) if isinstance(started, int | float) else None,
+            fresh_within=self.handshake_fresh_seconds,
+        )
+        if pending and kind is ConnectionKind.DISCONNECTED:
+            kind = ConnectionKind.PENDING_APPROVAL
+        return ConnectionState(
+            kind,
+            since=since,
+            handshake_age=tunnel.handshake_age,
+            last_sync=last_sync,
+            verified=verified,
+            detail=tunnel.detail,
         )
 
     def me(self) -> UserInfo:
@@ -723,22 +1096,49 @@ class ClientApp:
 
     def _forget_device(self, state: dict[str, Any]) -> None:
         for key in ("device", "profile", "device_name", "revoked", "last_sync_at",
-                    "offline_since"):
+                    "offline_since", "key_mismatch", "connected_at"):
             state.pop(key, None)
         self.secrets.delete(SecretKey.DEVICE_PRIVATE_KEY)
 
-    def logout(self) -> LogoutResult:
-        """End the session on the server, remove the tunnel, delete every local secret."""
+    def logout(self, remove_device: bool = False) -> LogoutResult:
+        """End the session on the server, remove the tunnel, delete every local secret.
+
+        ``remove_device`` also removes this device from the server first (owner delete; a
+        server that keeps deletes for admins gets an owner revoke, which ends it as surely).
+        Without it the device stays registered (``device_registered`` in the result).
+        """
         problems: list[str] = []
         server_revoked = False
+        device_removed = False
         with self._lock:
             url = self.secrets.get(SecretKey.SERVER_URL)
+            state = self._load()
+            device = state.get("device") if isinstance(state.get("device"), dict) else None
+            registered = bool(device) and not state.get("revoked")
+            if remove_device and registered and url and self.secrets.get(
+                    SecretKey.REFRESH_TOKEN):
+                assert device is not None
+                self._step("Removing this device from the server")
+                try:
+                    self._remove_device_on_server(device["id"])
+                    device_removed = True
+                    registered = False
+                except errors.DeviceRevoked:
+                    device_removed = True
+                    registered = False
+                except errors.ClientError as exc:
+                    problems.append(f"This device could not be removed: {exc.message}")
             if url and self.secrets.get(SecretKey.ACCESS_TOKEN):
                 self._step("Signing out on the server")
                 try:
                     _url, session, _state = self._server()
                     session.call(session.api.logout)
                     server_revoked = True
+                except (errors.SessionExpired, errors.NotLoggedIn) as exc:
+                    if device_removed:  # removing the device ended its session already
+                        server_revoked = True
+                    else:
+                        problems.append(f"The server could not be told: {exc.message}")
                 except errors.ClientError as exc:
                     problems.append(f"The server could not be told: {exc.message}")
             self._step("Removing the tunnel")
@@ -747,9 +1147,7 @@ class ClientApp:
             except errors.ClientError as exc:
                 problems.append(f"The tunnel could not be removed: {exc.message}")
             with contextlib.suppress(errors.ClientError):
-                HandoffBackend(
-                    self.runner, self.data_dir / "export", platform=self.platform
-                ).remove(self.tunnel_name)
+                self._handoff().remove(self.tunnel_name)
             self._step("Deleting local secrets")
             for key in (
                 SecretKey.ACCESS_TOKEN,
@@ -767,11 +1165,67 @@ class ClientApp:
             if self._api is not None:
                 self._api.close()
             self._api = self._api_key = self._session = None
-        return LogoutResult(server_revoked=server_revoked, problems=problems)
+        return LogoutResult(
+            server_revoked=server_revoked,
+            problems=problems,
+            device_removed=device_removed,
+            device_registered=registered,
+        )
+
+    def _remove_device_on_server(self, device_id: Any) -> None:
+        """Owner delete; a 403 (deletes are for admins on this server) → owner revoke."""
+        _url, session, _state = self._server()
+        try:
+            session.call(lambda token: session.api.delete_device(token, device_id))
+        except errors.PermissionDenied:
+            session.call(lambda token: session.api.revoke(token, device_id))
+        except errors.ApiError as exc:
+            if exc.status != 404:
+                raise
 
 
 def _connect_timeout(timeout: tuple[float, float] | float) -> float:
     return float(timeout[0] if isinstance(timeout, tuple) else timeout)
+
+
+def _open_browser(url: str) -> bool:
+    """Open ``url`` in the system browser; False when there is none (headless, SSH)."""
+    try:
+        return bool(webbrowser.open(url, new=1))
+    except webbrowser.Error:
+        return False
+
+
+class Watcher(threading.Thread):
+    """The live profile watcher (long-poll) in a daemon thread, holding the install's lock."""
+
+    def __init__(
+        self,
+        app: ClientApp,
+        lock: WatchLock,
+        on_result: Callable[[SyncResult], None] | None,
+        on_error: Callable[[errors.ClientError], None] | None,
+    ) -> None:
+        super().__init__(name="nexavpn-watcher", daemon=True)
+        self.app = app
+        self.lock = lock
+        self.on_result = on_result
+        self.on_error = on_error
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        """Watch until stopped or until a final error; the lock is released either way."""
+        try:
+            self.app.watch(self.stop_event, self.on_result, self.on_error)
+        finally:
+            self.lock.release()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end (a held long-poll ends with its request) and wait briefly."""
+        self.stop_event.set()
+        self.lock.release()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
 
 
 class AutoSync(threading.Thread):

@@ -214,9 +214,123 @@ class UserDisabled(ApiError):
 
 
 class RateLimited(ApiError):
-    """Too many attempts in a short time; wait a little before trying again."""
+    """Too many attempts in a short time; ``retry_after`` says how long the server asks to wait."""
 
-    default_message = "Too many attempts. Wait a minute and try again."
+    default_message = "Too many attempts. Wait a little, then try again."
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds the server asked to wait (its Retry-After), if it said."""
+        value = self.details.get("retry_after")
+        return value if isinstance(value, int) and value > 0 else None
+
+
+def wait_words(seconds: int) -> str:
+    """``"5 minutes"``-style wording for a wait the server asked for (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = -(-minutes // 60)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def rate_limited_sentence(seconds: int | None) -> str:
+    """The rate-limit sentence with the server's Retry-After in words."""
+    if seconds:
+        return f"Too many attempts. Try again in {wait_words(seconds)}."
+    return RateLimited.default_message
+
+
+class MfaRequired(ApiError):
+    """The password was right; the account also needs a two-factor (TOTP) code.
+
+    ``mfa_token`` (kept out of the message and the repr) goes back with the code to finish
+    signing in.
+    """
+
+    default_message = "Enter the 6-digit code from your authenticator app to finish signing in."
+
+    def __init__(self, mfa_token: str, methods: list[str] | None = None) -> None:
+        super().__init__(code="mfa_required", status=200)
+        self.mfa_token = mfa_token
+        self.methods = methods or ["totp"]
+
+    def __repr__(self) -> str:
+        return f"MfaRequired(methods={self.methods!r})"
+
+
+class MfaSetupRequired(ApiError):
+    """Your organisation requires two-factor sign-in and it is not set up for you yet."""
+
+    default_message = (
+        "Your organisation requires two-factor sign-in, and it is not set up for your account "
+        "yet. Open your NexaVPN server's web page in a browser, sign in and set up your "
+        "authenticator app there, then sign in here again."
+    )
+
+
+class InvalidMfaCode(ApiError):
+    """The two-factor code is wrong, expired or was already used."""
+
+    default_message = (
+        "The two-factor code is wrong or was already used. Wait for the next code and try again."
+    )
+
+
+class SessionBoundToDevice(ApiError):
+    """This sign-in belongs to another device and cannot register this one."""
+
+    default_message = (
+        "This sign-in belongs to another device and cannot register this computer. Sign out "
+        "and sign in again on this computer."
+    )
+
+
+class PublicKeyRevoked(ApiError):
+    """The device key was revoked (or its device deleted) and can never be registered again."""
+
+    default_message = (
+        "This device key was revoked and can never be used again. Register this computer "
+        "again to make a new key."
+    )
+
+
+class SignInCancelled(ClientError):
+    """Single sign-on did not finish (the browser step was cancelled, refused or timed out)."""
+
+    default_message = "Signing in with your organisation's account did not finish."
+
+
+class KeyMismatch(ClientError):
+    """The server's key for this device is not this installation's key: the profile is refused.
+
+    Another installation re-registered this computer, a backup was restored, or a key rotation
+    finished elsewhere; a tunnel with this installation's key could never handshake.
+    """
+
+    default_message = (
+        "The server has a different key for this device than this installation holds (another "
+        "installation on this computer re-registered it, a backup was restored, or a key "
+        "rotation finished elsewhere). The new profile was not applied and the tunnel is down. "
+        "Register this installation again to use it here."
+    )
+
+
+class PendingApproval(ClientError):
+    """This device waits for an administrator's approval before it can connect."""
+
+    default_message = (
+        "This device is registered but waits for an administrator's approval; it can connect "
+        "once approved."
+    )
+
+
+class TunnelInUse(ClientError):
+    """Another NexaVPN program of this installation already keeps the tunnel up to date."""
+
+    default_message = "Another NexaVPN program on this computer already manages this tunnel."
 
 
 class SessionExpired(ApiError):

@@ -45,7 +45,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def normalize_server_url(url: str) -> str:
-    """Return ``https://host[:port][/path]`` without a trailing slash, or raise why not.
+    """Return the origin ``https://host[:port]`` (any path dropped), or raise why not.
 
     http is refused; credentials, query strings and fragments are refused, because a URL that
     carries them is either a mistake or a trick.
@@ -88,10 +88,9 @@ def normalize_server_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != 443:
         netloc += f":{port}"
-    path = parts.path.rstrip("/")
-    if path.endswith("/api/v1"):
-        path = path[: -len("/api/v1")]
-    return urlunsplit(("https", netloc.lower(), path, "", ""))
+    # The API lives at the origin (contract: base path /api/v1); an address copied from the
+    # browser (https://host:8443/login, …/devices/3) is reduced to that origin.
+    return urlunsplit(("https", netloc.lower(), "", "", ""))
 
 
 def _valid_host(host: str) -> bool:

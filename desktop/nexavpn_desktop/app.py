@@ -57,7 +57,7 @@ def build(
     *,
     settings: QSettings | None = None,
     log_dir: Path | None = None,
-    sync_interval: float = DEFAULT_SYNC_SECONDS,
+    sync_interval: float | None = None,
     tray: bool = True,
 ) -> tuple[MainWindow, Tray | None]:
     """The window (and tray) around ``client``; call ``window.start()`` to begin."""
@@ -73,8 +73,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--minimized", action="store_true",
                         help="start in the tray without showing the window")
-    parser.add_argument("--sync-interval", type=float, default=DEFAULT_SYNC_SECONDS,
-                        help="seconds between profile syncs (default %(default)s)")
+    parser.add_argument("--sync-interval", type=float, default=None,
+                        help="seconds between profile checks when the server cannot hold "
+                             "requests open (profile changes otherwise arrive at once; "
+                             f"default {DEFAULT_SYNC_SECONDS:g} for a timer, 5 for polling)")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS",
                         help="quit by itself after SECONDS and print what was shown "

@@ -9,6 +9,9 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 STATE_COLORS: dict[str, str] = {
     "connected": "#1e9e4a",
     "connecting": "#d99a00",
+    "no_handshake": "#d35400",
+    "pending_approval": "#d99a00",
+    "key_mismatch": "#c0392b",
     "handed_off": "#2f6fd6",
     "disconnected": "#7a7a7a",
     "revoked": "#c0392b",

@@ -71,7 +71,34 @@ MESSAGES: dict[type[BaseException], str] = {
     errors.ApiError: "The server refused the request.",
     errors.InvalidCredentials: "Wrong user name or password.",
     errors.UserDisabled: "Your account is disabled. Contact your administrator.",
-    errors.RateLimited: "Too many sign-in attempts. Wait a minute, then try again.",
+    errors.RateLimited: "Too many sign-in attempts. Wait a little, then try again.",
+    errors.MfaRequired: "Enter the 6-digit code from your authenticator app.",
+    errors.MfaSetupRequired: (
+        "Your organisation requires two-factor sign-in and it is not set up for your account "
+        "yet. Sign in on your NexaVPN server's web page and set up your authenticator app "
+        "there, then sign in here again."
+    ),
+    errors.InvalidMfaCode: (
+        "That two-factor code is wrong or was already used. Wait for the next code and try "
+        "again."
+    ),
+    errors.SessionBoundToDevice: (
+        "This sign-in belongs to another device. Sign out and sign in again on this computer."
+    ),
+    errors.PublicKeyRevoked: (
+        "This device key was revoked and cannot be used again. Register this computer again "
+        "to make a new key."
+    ),
+    errors.SignInCancelled: "Signing in with your organisation's account did not finish.",
+    errors.KeyMismatch: (
+        "The server has a different key for this device than this installation (another "
+        "installation on this computer re-registered it, or a backup was restored). The new "
+        "profile was not applied. Register this installation again to use it here."
+    ),
+    errors.PendingApproval: (
+        "This device waits for an administrator's approval; it can connect once approved."
+    ),
+    errors.TunnelInUse: "Another NexaVPN program on this computer already manages the tunnel.",
     errors.SessionExpired: "Your session has ended. Sign in again.",
     errors.PermissionDenied: "Your account is not allowed to do this.",
     errors.DeviceLimitReached: (
@@ -109,6 +136,8 @@ _WITH_CORE_DETAIL: tuple[type[BaseException], ...] = (
     errors.ProtocolError,
     errors.ServerError,
     errors.StorageError,
+    errors.SignInCancelled,
+    errors.TunnelInUse,
 )
 
 UNEXPECTED = "Something unexpected went wrong. The details are in the log file."
@@ -128,9 +157,9 @@ def message_for(exc: BaseException) -> str:
         log.error("unexpected error", exc_info=exc)
         return UNEXPECTED
     if isinstance(exc, errors.RateLimited):
-        retry = exc.details.get("retry_after")
-        if isinstance(retry, int) and retry > 0:
-            return f"Too many sign-in attempts. Try again in {retry} seconds."
+        retry = exc.retry_after
+        if retry:
+            return f"Too many sign-in attempts. Try again in {errors.wait_words(retry)}."
         return sentence
     if isinstance(exc, errors.CommandFailed):
         return f"{sentence} ({exc.message})"

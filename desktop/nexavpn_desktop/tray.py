@@ -16,6 +16,9 @@ from .window import MainWindow
 STATE_TEXT = {
     "connected": "Connected",
     "connecting": "Connecting…",
+    "no_handshake": "No response from the gateway",
+    "pending_approval": "Waiting for approval",
+    "key_mismatch": "This installation's key is no longer registered",
     "disconnected": "Disconnected",
     "handed_off": "Handed off to the WireGuard app",
     "revoked": "This device was revoked",
@@ -69,11 +72,15 @@ class Tray(QObject):
     def update_state(self, state: str) -> None:
         """Icon, tooltip and which actions make sense now."""
         text = STATE_TEXT.get(state, state)
+        status = self.window.status
+        if status is not None and status.state.kind.value == state:
+            text = status.state.text  # e.g. "No response from the gateway since 12:03:04"
         self.state_action.setText(text)
-        handoff = bool(self.window.status and self.window.status.tunnel_backend == "handoff")
-        can_tunnel = state in ("connected", "connecting", "disconnected") and not handoff
+        handoff = bool(status and status.tunnel_backend == "handoff")
+        up = ("connected", "connecting", "no_handshake")
+        can_tunnel = state in (*up, "disconnected") and not handoff
         self.connect_action.setEnabled(can_tunnel and state == "disconnected")
-        self.disconnect_action.setEnabled(can_tunnel and state in ("connected", "connecting"))
+        self.disconnect_action.setEnabled(can_tunnel and state in up)
         if self.icon is not None:
             self.icon.setIcon(state_icon(state))
             self.icon.setToolTip(f"NexaVPN — {text}")

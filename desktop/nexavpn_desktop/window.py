@@ -2,29 +2,44 @@
 
 Nothing here talks to the network, the keyring or a subprocess: the job functions at the top
 call :class:`~nexavpn_client.app.ClientApp` and run on pool threads; their results come back
-as queued signals and only then touch widgets.
+as queued signals and only then touch widgets. While a device is shown, the core's live
+watcher (profile long-poll) runs in its own thread and reports through :class:`WatchBridge`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QWidget,
+)
 
 from nexavpn_client import errors
-from nexavpn_client.app import ClientApp, Status, SyncResult
+from nexavpn_client.app import ClientApp, Status, SyncResult, Watcher
+from nexavpn_client.connstate import ConnectionKind
 
 from .icons import state_icon
-from .messages import clears_password, fingerprint_of
+from .messages import clears_password, fingerprint_of, message_for
 from .views import ConnectedView, EnrollingView, RevokedView, SettingsView, SignInView
 from .workers import Tasks
 
 log = logging.getLogger(__name__)
 
+#: Profile sync interval when the live watcher cannot run (another program of this install
+#: holds it): the window then syncs on a timer instead.
 DEFAULT_SYNC_SECONDS = 60.0
 DEFAULT_STATUS_SECONDS = 5.0
 _SETTINGS_URL = "server/url"
@@ -37,7 +52,12 @@ _SETTINGS_FP = "server/fingerprint"
 
 def sign_in_job(client: ClientApp, url: str, username: str, password: str) -> Status:
     """Sign in, register this computer, pick the tunnel backend; the resulting status."""
-    client.login(url, username, password)
+    client.login(url, username, password)  # MfaRequired: the window asks for the code
+    return finish_sign_in(client)
+
+
+def finish_sign_in(client: ClientApp) -> Status:
+    """After the tokens: register this computer and pick the tunnel backend."""
     client.enroll()
     report = client.progress
     if report is not None:
@@ -46,6 +66,19 @@ def sign_in_job(client: ClientApp, url: str, username: str, password: str) -> St
     if report is not None:
         report(f"Preparing the tunnel ({backend.name})", 1.0)
     return client.status()
+
+
+def mfa_job(client: ClientApp, url: str, username: str, mfa_token: str, code: str) -> Status:
+    """Finish a two-factor sign-in, then register this computer."""
+    client.login_mfa(url, mfa_token, code, username=username)
+    return finish_sign_in(client)
+
+
+def sso_job(client: ClientApp, url: str, provider_id: str,
+            cancelled: threading.Event) -> Status:
+    """Single sign-on in the system browser (loopback redirect), then register."""
+    client.login_sso(url, provider_id, cancelled=cancelled)
+    return finish_sign_in(client)
 
 
 def reenroll_job(client: ClientApp) -> Status:
@@ -75,10 +108,19 @@ def sync_job(client: ClientApp) -> tuple[SyncResult, Status]:
 # ---------------------------------------------------------------- the window
 
 
+class WatchBridge(QObject):
+    """Carries the watcher thread's callbacks to the GUI thread (queued signals)."""
+
+    result = Signal(int, object)
+    error = Signal(int, object, str)
+
+
 class MainWindow(QMainWindow):
     """One window, five views in a stack, a busy indicator in the status bar."""
 
-    #: ``connected``/``connecting``/``disconnected``/``handed_off``/``revoked``/``signed_out``.
+    #: A :class:`ConnectionKind` value (``connected``, ``connecting``, ``no_handshake``,
+    #: ``disconnected``, ``handed_off``, ``revoked``, ``pending_approval``, ``key_mismatch``,
+    #: ``unavailable``) or ``signed_out``; the full value is ``self.status.state``.
     state_changed = Signal(str)
 
     def __init__(
@@ -87,7 +129,7 @@ class MainWindow(QMainWindow):
         *,
         settings: QSettings | None = None,
         log_dir: Path | None = None,
-        sync_interval: float = DEFAULT_SYNC_SECONDS,
+        sync_interval: float | None = None,
         status_interval: float = DEFAULT_STATUS_SECONDS,
         parent: QWidget | None = None,
     ) -> None:
@@ -102,6 +144,17 @@ class MainWindow(QMainWindow):
         self.server_version: str | None = None
         self._quitting = False
         self._told_about_tray = False
+        self.watcher: Watcher | None = None
+        self._watch_gen = 0
+        self.watch_bridge = WatchBridge(self)
+        self.watch_bridge.result.connect(self._on_watch_result)
+        self.watch_bridge.error.connect(self._on_watch_error)
+        if sync_interval is not None:  # a server without long-poll is asked this often
+            client.poll_fallback_seconds = max(0.2, float(sync_interval))
+        self._sso_cancel = threading.Event()
+        self._pending_mfa: tuple[str, str, str] | None = None
+        self.totp_dialog: QInputDialog | None = None
+        self.sign_out_box: QMessageBox | None = None
 
         self.setWindowTitle("NexaVPN")
         self.setWindowIcon(state_icon("signed_out"))
@@ -127,8 +180,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_bar)
 
         self.sync_timer = QTimer(self)
-        self.sync_timer.setInterval(int(sync_interval * 1000))
-        self.sync_timer.timeout.connect(lambda: self.request_sync(background=True))
+        self.sync_timer.setInterval(int((sync_interval or DEFAULT_SYNC_SECONDS) * 1000))
+        self.sync_timer.timeout.connect(self._timer_tick)
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(int(status_interval * 1000))
         self.status_timer.timeout.connect(self._periodic_status)
@@ -139,6 +192,8 @@ class MainWindow(QMainWindow):
         self.signin.check_requested.connect(self._check_server)
         self.signin.sign_in_requested.connect(self._sign_in)
         self.signin.trust_requested.connect(self._trust)
+        self.signin.sso_requested.connect(self._sign_in_sso)
+        self.enrolling.cancel_requested.connect(lambda: self._sso_cancel.set())
         self.connected.connect_requested.connect(self.request_connect)
         self.connected.disconnect_requested.connect(self.request_disconnect)
         self.connected.sync_requested.connect(self.request_sync)
@@ -169,6 +224,8 @@ class MainWindow(QMainWindow):
         self.status = status
         if status.revoked:
             self.show_revoked()
+        elif status.key_mismatch:
+            self.show_key_mismatch()
         elif status.logged_in and status.enrolled:
             self.show_connected(status)
         else:
@@ -198,13 +255,12 @@ class MainWindow(QMainWindow):
         self._set_state("signed_out")
 
     def show_connected(self, status: Status) -> None:
-        """The status view, with periodic sync and status refresh running."""
+        """The status view, with the live watcher (or a sync timer) and status refresh."""
         was_shown = self.stack.currentWidget() in (self.connected, self.settings_view)
         self._apply_status(status)
         if not was_shown:
             self.stack.setCurrentWidget(self.connected)
-        if not self.sync_timer.isActive():
-            self.sync_timer.start()
+        self._start_watching()
         if not self.status_timer.isActive():
             self.status_timer.start()
         if self.connected.is_handoff and not was_shown:
@@ -214,8 +270,80 @@ class MainWindow(QMainWindow):
     def show_revoked(self) -> None:
         """This device was revoked: the dead-end view (timers stopped)."""
         self._stop_timers()
+        self.revoked.set_reason("revoked")
         self.stack.setCurrentWidget(self.revoked)
         self._set_state("revoked")
+
+    def show_key_mismatch(self) -> None:
+        """The server's key is not ours: say so and offer re-registration (tunnel is down)."""
+        self._stop_timers()
+        self.revoked.set_reason("key_mismatch")
+        self.stack.setCurrentWidget(self.revoked)
+        self._set_state("key_mismatch")
+
+    # ------------------------------------------------------------ live watcher
+
+    @property
+    def watching(self) -> bool:
+        """True while the live profile watcher of this window runs."""
+        return self.watcher is not None and not self.watcher.stop_event.is_set()
+
+    def _start_watching(self) -> None:
+        """Sync at once, then follow the profile live; the timer only if the watch is taken."""
+        if self.watching or self.sync_timer.isActive():
+            return
+        self._watch_gen += 1
+        gen = self._watch_gen
+        bridge = self.watch_bridge
+
+        def on_result(result: SyncResult) -> None:
+            with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+                bridge.result.emit(gen, result)
+
+        def on_error(exc: errors.ClientError) -> None:
+            with contextlib.suppress(RuntimeError):
+                bridge.error.emit(gen, exc, message_for(exc))
+
+        try:
+            self.watcher = self.client.start_watcher(
+                on_result, on_error, holder="The NexaVPN desktop app"
+            )
+        except errors.TunnelInUse as exc:
+            log.info("live watcher held elsewhere: %s", exc.message)
+            self.connected.show_message(
+                f"{exc.message} This window checks for profile changes every "
+                f"{int(self.sync_timer.interval() / 1000)} s meanwhile.")
+            self.sync_timer.start()
+            self.request_sync(background=True)
+
+    def _timer_tick(self) -> None:
+        """Timer mode (another program held the watch): take the watch over once it is free."""
+        self.sync_timer.stop()
+        self._start_watching()
+
+    def _stop_watching(self) -> None:
+        """End the watcher without waiting for its held request (it ends on its own)."""
+        self._watch_gen += 1
+        if self.watcher is not None:
+            self.watcher.stop(timeout=0)
+            self.watcher = None
+
+    def _on_watch_result(self, gen: int, result: object) -> None:
+        if gen != self._watch_gen or not isinstance(result, SyncResult):
+            return
+        if result.changed or result.offline:
+            self.connected.show_message(result.message, error=result.offline)
+        self.refresh_status()
+
+    def _on_watch_error(self, gen: int, exc: object, text: str) -> None:
+        if gen != self._watch_gen or not isinstance(exc, BaseException):
+            return
+        if isinstance(exc, errors.DeviceRevoked | errors.SessionExpired | errors.NotLoggedIn
+                      | errors.NotEnrolled | errors.KeyMismatch | errors.ProfileCorrupt):
+            self._stop_watching()
+            self._action_failed(exc, text)
+        else:  # transient: the watcher backs off and retries by itself
+            self.connected.show_message(text, error=True)
 
     def show_settings(self) -> None:
         """Settings & about."""
@@ -237,11 +365,18 @@ class MainWindow(QMainWindow):
 
     def _apply_status(self, status: Status) -> None:
         self.status = status
+        kind = status.state.kind
+        if kind is ConnectionKind.REVOKED:
+            self.show_revoked()
+            return
+        if kind is ConnectionKind.KEY_MISMATCH:
+            self.show_key_mismatch()
+            return
         self.connected.set_status(status)
-        self._set_state(status.connection if status.connection in (
-            "connected", "connecting", "handed_off") else "disconnected")
+        self._set_state(kind.value)
 
     def _stop_timers(self) -> None:
+        self._stop_watching()
         self.sync_timer.stop()
         self.status_timer.stop()
 
@@ -272,6 +407,8 @@ class MainWindow(QMainWindow):
             if check.fingerprint:
                 self._remember_fingerprint(check.fingerprint)
             self.signin.show_check_result(check)
+            if check.trusted:
+                self._load_providers(check.url)
 
         def failed(exc: BaseException, text: str) -> None:
             fp = fingerprint_of(exc)
@@ -288,18 +425,80 @@ class MainWindow(QMainWindow):
         self.settings.setValue(_SETTINGS_URL, url)
         self.settings.setValue(_SETTINGS_USER, username)
         self.tasks.run("sign-in", sign_in_job, self.client, url, username, password,
+                       on_success=self._signed_in,
+                       on_failure=lambda exc, text: self._sign_in_failed(
+                           exc, text, url=url, username=username))
+
+    def _sign_in_sso(self, url: str, provider_id: str) -> None:
+        """"Sign in with <provider>": the system browser, a loopback redirect, then enroll."""
+        self.enrolling.reset()
+        self.stack.setCurrentWidget(self.enrolling)
+        self.settings.setValue(_SETTINGS_URL, url)
+        self._sso_cancel = threading.Event()
+        self.enrolling.show_cancel(True)
+        self.tasks.run("sign-in", sso_job, self.client, url, provider_id, self._sso_cancel,
                        on_success=self._signed_in, on_failure=self._sign_in_failed)
 
+    def _load_providers(self, url: str) -> None:
+        """Ask the (reachable, trusted) server which sign-in providers it offers."""
+        self.tasks.run("providers", self.client.providers, url,
+                       on_success=lambda providers: self.signin.set_providers(url, providers),
+                       on_failure=lambda exc, text: self.signin.set_providers(url, []),
+                       background=True)
+
+    def ask_totp(self, error: str = "") -> None:
+        """The two-factor prompt (non-blocking); its answer continues the sign-in."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Two-factor sign-in")
+        dialog.setLabelText(
+            (error + "\n\n" if error else "")
+            + "Enter the 6-digit code from your authenticator app (or a recovery code).")
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        dialog.textValueSelected.connect(self._totp_entered)
+        dialog.rejected.connect(self._totp_cancelled)
+        self.totp_dialog = dialog
+        dialog.open()
+
+    def _totp_entered(self, code: str) -> None:
+        self.totp_dialog = None
+        if self._pending_mfa is None:
+            return
+        url, username, token = self._pending_mfa
+        self.enrolling.reset()
+        self.stack.setCurrentWidget(self.enrolling)
+        self.tasks.run("sign-in", mfa_job, self.client, url, username, token, code,
+                       on_success=self._signed_in,
+                       on_failure=lambda exc, text: self._sign_in_failed(
+                           exc, text, url=url, username=username))
+
+    def _totp_cancelled(self) -> None:
+        self.totp_dialog = None
+        self._pending_mfa = None
+        self.signin.show_info("Sign-in cancelled: the two-factor code is needed.")
+
     def _signed_in(self, status: Status) -> None:
+        self.enrolling.show_cancel(False)
         self.enrolling.finish()
         self.signin.clear_password()
         self.signin.show_info("")
         self.signin.hide_trust()
         self._route(status)
 
-    def _sign_in_failed(self, exc: BaseException, text: str) -> None:
+    def _sign_in_failed(self, exc: BaseException, text: str, *, url: str | None = None,
+                        username: str | None = None) -> None:
+        self.enrolling.show_cancel(False)
         self.stack.setCurrentWidget(self.signin)
         self._set_state("signed_out")
+        if isinstance(exc, errors.MfaRequired) and url and username:
+            self._pending_mfa = (url, username, exc.mfa_token)
+            self.signin.show_info("")
+            self.ask_totp()
+            return
+        if isinstance(exc, errors.InvalidMfaCode) and self._pending_mfa is not None:
+            self.ask_totp(text)
+            return
+        self._pending_mfa = None
         fp = fingerprint_of(exc)
         url = self.signin.normalized_url
         if fp and url:
@@ -312,6 +511,7 @@ class MainWindow(QMainWindow):
             self._remember_fingerprint(check.fingerprint or fingerprint)
             self.signin.hide_trust()
             self.signin.show_check_result(check)
+            self._load_providers(check.url)
             form = self.signin.credentials()
             if form is not None:  # the user had filled everything in: go on signing in
                 self._sign_in(*form)
@@ -330,6 +530,8 @@ class MainWindow(QMainWindow):
     def request_connect(self) -> None:
         """Connect (from the button or the tray)."""
         if self.status is None or not self.status.enrolled or self.status.revoked:
+            return
+        if self.status.key_mismatch or self.status.pending_approval:
             return
         if self.tasks.running("connect") or self.tasks.running("disconnect"):
             return
@@ -386,11 +588,48 @@ class MainWindow(QMainWindow):
                        on_failure=lambda exc, text: self.revoked.show_error(text))
 
     def request_sign_out(self) -> None:
-        """Sign out: the core ends the session, removes the tunnel and the local secrets."""
+        """Sign out; for a registered device first ask whether to remove it from the server."""
+        registered = bool(self.status and self.status.enrolled and not self.status.revoked
+                          and self.status.logged_in)
+        if not registered:
+            self.sign_out(remove_device=False)
+            return
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Sign out")
+        box.setText("Also remove this computer from your VPN devices?")
+        box.setInformativeText(
+            "Removing it deletes this device on the server: it can never connect again with "
+            "its key, and signing in later registers it as a new device. Keeping it leaves "
+            "the device registered (your administrator still sees it).")
+        self.remove_button = box.addButton("Sign out and remove this device",
+                                           QMessageBox.ButtonRole.DestructiveRole)
+        self.keep_button = box.addButton("Sign out, keep it registered",
+                                         QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(self.keep_button)
+
+        def answered(button: Any) -> None:
+            self.sign_out_box = None
+            if button is self.remove_button:
+                self.sign_out(remove_device=True)
+            elif button is self.keep_button:
+                self.sign_out(remove_device=False)
+
+        box.buttonClicked.connect(answered)
+        self.sign_out_box = box
+        box.open()
+
+    def sign_out(self, *, remove_device: bool) -> None:
+        """The core ends the session (and removes the device if asked), the tunnel, secrets."""
         self._stop_timers()
 
         def done(result: Any) -> None:
             note = "You are signed out."
+            if getattr(result, "device_removed", False):
+                note += " This device was removed from the server."
+            elif getattr(result, "device_registered", False):
+                note += " This device stays registered on the server."
             if getattr(result, "problems", None):
                 note += " " + " ".join(result.problems)
             self.status = None
@@ -399,7 +638,8 @@ class MainWindow(QMainWindow):
         def failed(exc: BaseException, text: str) -> None:
             self.show_sign_in(f"Signing out did not finish: {text}", error=True)
 
-        self.tasks.run("sign-out", self.client.logout, on_success=done, on_failure=failed)
+        self.tasks.run("sign-out", self.client.logout, remove_device, on_success=done,
+                       on_failure=failed)
 
     def _action_failed(self, exc: BaseException, text: str) -> None:
         """Failures of connected-view actions; some change the whole view."""
@@ -407,8 +647,15 @@ class MainWindow(QMainWindow):
             self.tasks.run("status", self.client.status, on_success=self._route)
             self.show_revoked()
             return
+        if isinstance(exc, errors.KeyMismatch):
+            self.show_key_mismatch()
+            return
         if isinstance(exc, errors.SessionExpired | errors.NotLoggedIn):
-            self.show_sign_in(text, error=True)
+            if isinstance(exc, errors.NotLoggedIn) and self.stack.currentWidget() is self.signin:
+                return  # already sent back (the watcher saw the session end first)
+            # Signed in a moment ago and the tokens are gone: the session ended (whichever
+            # thread — the watcher or this action — noticed first).
+            self.show_sign_in(message_for(errors.SessionExpired()), error=True)
             return
         if isinstance(exc, errors.NotEnrolled):
             self.show_sign_in(text, error=True)
@@ -442,6 +689,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, wait_ms: int = 10000) -> None:
         """Stop timers and wait for running calls (each is bounded by the core's timeouts)."""
         self._stop_timers()
+        self._sso_cancel.set()
         if not self.tasks.wait(wait_ms):
             log.warning("some background calls were still running at exit")
 

@@ -31,6 +31,7 @@ class FakeTunnel(TunnelBackend):
         self.up: TunnelConfig | None = None
         self.installed: list[TunnelConfig] = []
         self.removed = 0
+        self.handshake_age: float | None = 3.0
 
     def is_available(self) -> tuple[bool, str]:
         return True, "fake"
@@ -49,7 +50,8 @@ class FakeTunnel(TunnelBackend):
     def status(self, name: str) -> TunnelStatus:
         if self.up is None:
             return TunnelStatus(DISCONNECTED, self.name)
-        return TunnelStatus(CONNECTED, self.name, handshake_age=3.0, rx_bytes=10, tx_bytes=20)
+        return TunnelStatus(CONNECTED, self.name, handshake_age=self.handshake_age, rx_bytes=10,
+                            tx_bytes=20)
 
     def remove(self, name: str) -> None:
         self.removed += 1

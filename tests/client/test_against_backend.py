@@ -168,3 +168,36 @@ def test_session_revoked_by_admin_sends_back_to_login(world, served_ca, tmp_path
         app.sync()
     with pytest.raises((errors.NotLoggedIn, errors.DeviceRevoked)):
         app.sync()
+
+
+def test_watcher_follows_a_policy_edit_and_remove_device(world, served_ca, tmp_path):
+    """Today's server answers the long-poll at once (no hold): the watcher still follows."""
+    import time
+
+    srv, ca_file = served_ca
+    app = _make(tmp_path, [], ca_file=ca_file)
+    app.poll_fallback_seconds = 0.2
+    tunnel = app.backend()
+    app.login(srv.url + "/login", "alice", TEST_PASSWORD)  # pasted from the browser
+    assert app.status().server == srv.url
+    info = app.enroll("Laptop")
+    app.connect()
+    errs: list = []
+    watcher = app.start_watcher(None, errs.append)
+    try:
+        client, admin = world["client"], world["admin"]
+        pid = world["policy"]["id"]
+        r = client.patch(f"/api/v1/policies/{pid}", headers=admin,
+                         json={"destinations": ["10.20.0.0/24", "10.31.0.0/24"]})
+        assert r.status_code == 200, r.get_json()
+        deadline = time.monotonic() + 15
+        while "10.31.0.0/24" not in tunnel.up.allowed_ips and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "10.31.0.0/24" in tunnel.up.allowed_ips and not errs
+    finally:
+        watcher.stop(timeout=0)
+    # Leaving with the device: owner delete, or (deletes being for admins) owner revoke.
+    result = app.logout(remove_device=True)
+    assert result.device_removed, result.problems
+    r = world["client"].get(f"/api/v1/devices/{info.id}", headers=world["admin"])
+    assert r.status_code == 404 or r.get_json()["status"] == "revoked"

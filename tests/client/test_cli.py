@@ -107,7 +107,7 @@ def test_sync_connect_disconnect(app, server, tunnel):
     code, out, _ = run(app, "sync")
     assert code == 0 and "Up to date" in out
     code, out, _ = run(app, "connect")
-    assert code == 0 and "connected" in out and tunnel.up is not None
+    assert code == 0 and "Tunnel: Connected" in out and tunnel.up is not None
     code, out, _ = run(app, "disconnect")
     assert code == 0 and tunnel.up is None
 

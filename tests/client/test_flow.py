@@ -110,7 +110,8 @@ def test_sync_304_then_new_revision_reapplied_when_connected(app, server, tunnel
     _login(app)
     info = app.enroll("Laptop")
     assert app.sync().changed is False
-    assert server.requests[-1].headers["If-None-Match"] == '"1"'
+    profile_reqs = [r for r in server.requests if r.url.split("?")[0].endswith("/profile")]
+    assert profile_reqs[-1].headers["If-None-Match"] == '"1"'
     app.connect()
     assert tunnel.up is not None and "10.30.0.0/24" not in tunnel.up.allowed_ips
     server.bump(info.id, destinations=["10.30.0.0/24"])
@@ -177,10 +178,10 @@ def test_access_token_refreshed_automatically(app, server, secrets_store):
     server.expire_access_tokens()
     assert app.sync().changed is False
     assert secrets_store.get(SecretKey.REFRESH_TOKEN) != old_refresh
-    paths = [r.path_url for r in server.requests[-3:]]
+    paths = [r.path_url for r in server.requests[-4:]]
     assert paths == ["/api/v1/devices/1/profile", "/api/v1/auth/refresh",
-                     "/api/v1/devices/1/profile"]
-    refresh_req = server.requests[-2]
+                     "/api/v1/devices/1/profile", "/api/v1/devices/1"]
+    refresh_req = server.requests[-3]
     assert refresh_req.headers["Authorization"] == f"Bearer {old_refresh}"
 
 

@@ -174,3 +174,59 @@ def test_cli_subprocess_picks_keyring_and_state_dir_from_env(store, secret_servi
     finally:
         for key in SecretKey:
             real.delete(key)
+
+
+_PROBE = """
+import sys
+from keyring.backends import SecretService
+from nexavpn_client import errors
+from nexavpn_client.secrets import KeyringStore
+try:
+    KeyringStore(service="probe", backend=SecretService.Keyring()).set("a", "b")
+    print("STORED")
+except errors.StorageError as exc:
+    print(exc.message)
+"""
+
+
+@pytest.mark.parametrize("with_daemon", [True, False], ids=["fresh-home", "no-secret-service"])
+def test_keyring_failure_names_the_real_cause(tmp_path, with_daemon):
+    """A fresh HOME (no default collection, no prompter) and a bus without Secret Service."""
+    for tool in ("dbus-daemon", "gnome-keyring-daemon"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_RUNTIME_DIR=str(run))
+    # Without the daemon, a bus that cannot auto-start one either (no service directories).
+    config = tmp_path / "bus.conf"
+    config.write_text(
+        "<busconfig><type>session</type>"
+        f"<listen>unix:dir={run}</listen>"
+        "<policy context='default'><allow send_destination='*' eavesdrop='true'/>"
+        "<allow eavesdrop='true'/><allow own='*'/></policy></busconfig>")
+    bus_args = ["--session"] if with_daemon else [f"--config-file={config}"]
+    bus = subprocess.Popen(["dbus-daemon", *bus_args, "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    daemon = None
+    try:
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        if with_daemon:  # started, never unlocked: no login keyring exists in this HOME
+            daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--components=secrets", "--foreground"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env)
+            time.sleep(0.5)
+        out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                             text=True, timeout=60).stdout
+    finally:
+        for proc in (daemon, bus):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+    assert "STORED" not in out
+    if with_daemon:
+        assert "no default keyring yet" in out, out
+    else:
+        assert "no keyring service is running" in out, out

@@ -427,3 +427,52 @@ def test_factory_on_this_linux_box(tmp_path, monkeypatch):
     backend = choose_backend(tmp_path, RecordingRunner(), platform="linux")
     ok, _ = LinuxBackend(RecordingRunner(), platform="linux").is_available()
     assert backend.name == ("linux" if ok else "handoff")
+
+
+# ------------------------------------------------------------------ honest state per backend
+
+
+def _dump_with_handshake(ts: int) -> str:
+    gw = keys.generate_keypair().public_key
+    return ("PRIVATE\tPUBLIC\t0\toff\n"
+            f"{gw}\t(none)\t198.51.100.7:51820\t10.20.0.0/24\t{ts}\t100\t200\t25\n")
+
+
+@pytest.mark.parametrize("age", [10, 600])
+def test_windows_state_follows_handshake_age(tmp_path, age):
+    import time as _time
+
+    from nexavpn_client.connstate import ConnectionKind, tunnel_kind
+
+    runner = RecordingRunner().on(["sc", "query"], (0, SC_RUNNING, ""))
+    runner.on([WG_EXE.replace("wireguard.exe", "wg.exe")],
+              (0, _dump_with_handshake(int(_time.time()) - age), ""))
+    status = _windows(runner, tmp_path).status("nexavpn")
+    kind, since, _ = tunnel_kind(status, started_at=None)
+    assert kind is (ConnectionKind.CONNECTED if age == 10 else ConnectionKind.NO_HANDSHAKE)
+    if age == 600:
+        assert abs(_time.time() - age - since) < 5
+
+
+def test_windows_without_statistics_is_not_claimed_fresh(tmp_path):
+    from nexavpn_client.connstate import ConnectionKind, ConnectionState, tunnel_kind
+
+    runner = RecordingRunner().on(["sc", "query"], (0, SC_RUNNING, ""))
+    runner.on([WG_EXE.replace("wireguard.exe", "wg.exe")], (1, "", "access denied"))
+    status = _windows(runner, tmp_path).status("nexavpn")
+    kind, _since, verified = tunnel_kind(status, started_at=None)
+    assert kind is ConnectionKind.CONNECTED and verified is False
+    assert ConnectionState(kind, verified=verified).text == "Connected (handshake not visible)"
+
+
+def test_macos_state_from_dump_and_without_helper(tmp_path):
+    import time as _time
+
+    from nexavpn_client.connstate import ConnectionKind, tunnel_kind
+
+    runner = RecordingRunner().on(["sudo"], (0, _dump_with_handshake(int(_time.time()) - 400), ""))
+    status = _mac(runner, tmp_path, SudoHelper(), running=True).status("nexavpn")
+    assert tunnel_kind(status, started_at=None)[0] is ConnectionKind.NO_HANDSHAKE
+    quiet = _mac(RecordingRunner(), tmp_path, OsascriptHelper(), running=True).status("nexavpn")
+    kind, _since, verified = tunnel_kind(quiet, started_at=None)
+    assert kind is ConnectionKind.CONNECTED and not verified

@@ -46,3 +46,11 @@ def wait_sign_in_error(qtbot, window, timeout: int = WAIT_MS) -> str:
 
     qtbot.waitUntil(shown, timeout=timeout)
     return label.text()
+
+
+def answer_sign_out(qtbot, window, *, remove: bool) -> None:
+    """Answer the sign-out question: remove this device from the server, or keep it."""
+    qtbot.waitUntil(lambda: window.sign_out_box is not None and window.sign_out_box.isVisible(),
+                    timeout=WAIT_MS)
+    button = window.remove_button if remove else window.keep_button
+    button.click()

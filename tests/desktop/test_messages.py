@@ -20,6 +20,8 @@ ALL_ERRORS = [
 def _make(cls):
     if cls is errors.CommandFailed:
         return cls(["wg", "show"], 1, "wg: permission denied\n")
+    if cls is errors.MfaRequired:
+        return cls("mfa-token")
     return cls()
 
 
@@ -56,7 +58,9 @@ def test_core_detail_is_kept_where_it_matters():
 def test_rate_limit_says_how_long_to_wait():
     exc = errors.RateLimited(details={"retry_after": 42}, status=429, code="rate_limited")
     assert "42 seconds" in messages.message_for(exc)
-    assert "Wait a minute" in messages.message_for(errors.RateLimited())
+    exc = errors.RateLimited(details={"retry_after": 300}, status=429, code="rate_limited")
+    assert "Try again in 5 minutes." in messages.message_for(exc)
+    assert "Wait a little" in messages.message_for(errors.RateLimited())
 
 
 def test_only_a_wrong_password_clears_the_field():

@@ -19,7 +19,14 @@ from nexavpn_desktop import messages
 from nexavpn_desktop.views.enrolling import STEPS
 
 from .conftest import TEST_PASSWORD
-from .guihelp import click, fill_sign_in, sign_in, wait_sign_in_error, wait_view
+from .guihelp import (
+    answer_sign_out,
+    click,
+    fill_sign_in,
+    sign_in,
+    wait_sign_in_error,
+    wait_view,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -103,9 +110,12 @@ def test_sign_in_happy_path_to_connected_view(qtbot, served, alice, gateway, mak
     click(qtbot, window.settings_view.back_button)
     assert window.stack.currentWidget() is view
 
-    # Sign out: the core removes the tunnel and the secrets; the address stays pre-filled.
+    # Sign out: asked whether to remove the device; kept, the core removes the tunnel and
+    # the secrets; the address stays pre-filled.
     click(qtbot, view.sign_out_button)
+    answer_sign_out(qtbot, window, remove=False)
     wait_view(qtbot, window, window.signin)
+    assert "stays registered" in window.signin.error_label.text()
     assert tunnel.up is None
     assert window.client.secrets.keys() == []
     assert window.signin.url_edit.text() == srv.url
@@ -226,13 +236,13 @@ def test_revocation_arriving_with_a_periodic_sync(qtbot, served, api, alice, gat
     wait_view(qtbot, window, window.connected)
     click(qtbot, window.connected.connect_button)
     qtbot.waitUntil(lambda: tunnel.up is not None and window.tasks.idle, timeout=10000)
-    assert window.sync_timer.isActive()
+    assert window.watching  # the live watcher (a server without long-poll: polled)
 
     device_id = client.status().device_id
     r = api.client.post(f"/api/v1/devices/{device_id}/revoke", headers=_admin(api), json={})
     assert r.status_code == 200, r.get_json()
 
-    # No click: the next periodic sync gets 410 and the window switches.
+    # No click: the watcher's next request gets 410 and the window switches.
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.revoked, timeout=15000)
     assert not window.revoked.connect_button.isEnabled()
     assert tunnel.up is None
@@ -242,9 +252,9 @@ def test_revocation_arriving_with_a_periodic_sync(qtbot, served, api, alice, gat
     window.tray.connect_action.trigger()  # ignored even if something fired it
     qtbot.wait(200)
     assert tunnel.up is None
-    assert not window.sync_timer.isActive()
+    assert not window.watching and not window.sync_timer.isActive()
 
-    # Sign out from the revoked view.
+    # Sign out from the revoked view (nothing to ask: the device is gone already).
     click(qtbot, window.revoked.sign_out_button)
     wait_view(qtbot, window, window.signin)
     assert client.status().logged_in is False
@@ -295,7 +305,7 @@ def test_handoff_backend_shows_note_qr_and_open_action(qtbot, served, alice, gat
                     timeout=10000)
     # The core writes the complete profile user-only into its export folder and hands it to
     # NetworkManager; without nmcli on this machine it says where the file is instead.
-    conf = window.client.data_dir / "export" / "nexavpn.conf"
+    conf = window.client.data_dir / "export" / f"{window.client.tunnel_name}.conf"
     assert (conf.stat().st_mode & 0o777) == 0o600
     assert str(conf) in view.message_label.text()
     if shutil.which("nmcli"):
@@ -345,4 +355,4 @@ def test_sessions_ended_by_admin_send_the_user_back_to_sign_in(qtbot, served, ap
     assert window.signin.error_label.text() == messages.MESSAGES[errors.SessionExpired]
     assert window.signin.url_edit.text() == srv.url
     assert window.state == "signed_out"
-    assert not window.sync_timer.isActive()
+    assert not window.watching and not window.sync_timer.isActive()

@@ -682,7 +682,9 @@ def _steps(w: World) -> None:
         with pytest.raises(errors.DeviceRevoked):
             c1.app.sync()
         assert c1.app.status().revoked
-        assert c1.app.status().connection == "disconnected"  # the client took its tunnel down
+        assert c1.app.status().connection == "revoked"
+        # …and the client took its tunnel down.
+        assert not c1.app.backend().status(c1.app.tunnel_name).connected
     median = statistics.median(latencies)
     print(f"[e2e] revoke → drop over {len(latencies)} revokes: "
           f"{', '.join(f'{x * 1000:.0f}' for x in latencies)} ms; median {median * 1000:.0f} ms "

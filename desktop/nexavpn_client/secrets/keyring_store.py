@@ -20,6 +20,43 @@ DEFAULT_SERVICE = "nexavpn-client"
 SERVICE_ENV = "NEXAVPN_CLIENT_KEYRING_SERVICE"
 
 
+def keyring_failure_reason(exc: BaseException) -> str:
+    """The real cause of a keyring failure, in words (locked, no collection, no service)."""
+    from keyring.errors import KeyringLocked, NoKeyringError
+
+    text = str(exc)
+    cause = exc.__cause__ or exc.__context__
+    low = f"{text} {type(cause).__name__ if cause else ''} {cause or ''}".lower()
+    if (
+        isinstance(exc, NoKeyringError)
+        or "no recommended backend" in low
+        or "serviceunknown" in low.replace(".", "")
+        or "not provided by any .service files" in low
+        or "secretservicenotavailable" in low
+        or "secret service" in low
+        or "org.freedesktop.secrets" in low
+        or "dbus" in low
+    ):
+        return (
+            "no keyring service is running on this computer (no Secret Service on the session "
+            "bus). Install and start one (gnome-keyring or KWallet), or choose a backend with "
+            "PYTHON_KEYRING_BACKEND."
+        )
+    if "prompt dismissed" in low or "create the collection" in low:
+        return (
+            "there is no default keyring yet and it could not be created (its password prompt "
+            "was dismissed or cannot be shown — typical for a new account or a fresh HOME). "
+            "Create or unlock a default keyring in your password manager (for example "
+            "Passwords and Keys), then try again."
+        )
+    if isinstance(exc, KeyringLocked) or "unlock" in low or "locked" in low:
+        return (
+            "the keyring is locked. Unlock it (sign in to your desktop session, or unlock it "
+            "in your password manager), then try again."
+        )
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 class KeyringStore(SecretStore):
     """Each secret is one keyring item: service ``nexavpn-client``, user name = secret name."""
 
@@ -37,8 +74,7 @@ class KeyringStore(SecretStore):
     def _fail(self, action: str, exc: Exception) -> StorageError:
         log.warning("keyring %s failed: %s", action, type(exc).__name__)
         return StorageError(
-            f"The system keyring could not {action} a secret ({type(exc).__name__}). "
-            "Make sure it is unlocked."
+            f"The system keyring could not {action} a secret: {keyring_failure_reason(exc)}"
         )
 
     def get(self, key: str) -> str | None:

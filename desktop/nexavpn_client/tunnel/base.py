@@ -95,6 +95,8 @@ class TunnelStatus:
     tx_bytes: int | None = None
     endpoint: str | None = None
     detail: str = ""
+    #: False when the backend cannot read handshakes (then ``handshake_age`` means nothing).
+    handshake_known: bool = True
 
     @property
     def connected(self) -> bool:

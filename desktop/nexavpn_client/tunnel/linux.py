@@ -142,10 +142,10 @@ class LinuxBackend(TunnelBackend):
     def _default_routes(self, config: TunnelConfig) -> list[str]:
         return [c for c in config.allowed_ips if ipaddress.ip_network(c).prefixlen == 0]
 
-    def _configure(self, config: TunnelConfig) -> None:
+    def _configure(self, config: TunnelConfig, add_addresses: bool = True) -> None:
         """Addresses, MTU/up, routes and DNS for an interface whose wg config is set."""
         name = config.name
-        for addr in config.addresses:
+        for addr in config.addresses if add_addresses else ():
             self._run("ip", _family(addr), "address", "add", addr, "dev", name)
         self._run("ip", "link", "set", "mtu", str(config.mtu or DEFAULT_MTU), "up", "dev", name)
         defaults = self._default_routes(config)
@@ -199,8 +199,51 @@ class LinuxBackend(TunnelBackend):
         self._setconf(config, verb="syncconf")
         name = config.name
         self._unconfigure_rules(name)
-        self._run("ip", "address", "flush", "dev", name)
-        self._configure(config)
+        self._drop_stale_routes(config)
+        same_addresses = self._addresses(name) == {
+            str(ipaddress.ip_interface(a)) for a in config.addresses
+        }
+        if not same_addresses:  # else keep them: no blip for traffic in flight
+            self._run("ip", "address", "flush", "dev", name)
+        self._configure(config, add_addresses=not same_addresses)
+
+    def _addresses(self, name: str) -> set[str]:
+        """The global addresses on the interface now (``ip -o address show``)."""
+        result = self.runner.run(["ip", "-o", "address", "show", "dev", name], timeout=10,
+                                 check=False)
+        found: set[str] = set()
+        for line in result.stdout.splitlines() if result.ok else []:
+            fields = line.split()
+            for fam in ("inet", "inet6"):
+                if fam in fields and fields.index(fam) + 1 < len(fields):
+                    value = fields[fields.index(fam) + 1]
+                    if not value.startswith("fe80:"):
+                        try:
+                            found.add(str(ipaddress.ip_interface(value)))
+                        except ValueError:
+                            continue
+        return found
+
+    def _drop_stale_routes(self, config: TunnelConfig) -> None:
+        """Routes for destinations the new profile no longer grants leave with them."""
+        wanted = {str(ipaddress.ip_network(c, strict=False)) for c in config.allowed_ips}
+        for fam in ("-4", "-6"):
+            result = self.runner.run(
+                ["ip", "-o", fam, "route", "show", "dev", config.name], timeout=10, check=False
+            )
+            if not result.ok:
+                continue
+            for line in result.stdout.splitlines():
+                fields = line.split()
+                if not fields or " proto kernel" in f" {line}":
+                    continue
+                try:
+                    net = str(ipaddress.ip_network(fields[0], strict=False))
+                except ValueError:
+                    continue
+                if net not in wanted:
+                    self._run("ip", fam, "route", "delete", fields[0], "dev", config.name,
+                              check=False)
 
     def connect(self, config: TunnelConfig) -> None:
         """Create the interface, set keys/peers, addresses, routes, DNS (replacing an old one)."""

@@ -192,14 +192,14 @@ class MacOSBackend(TunnelBackend):
         if utun is None:
             return TunnelStatus(DISCONNECTED, self.name)
         if not self.helper.non_interactive:
-            return TunnelStatus(CONNECTED, self.name, detail=utun)
+            return TunnelStatus(CONNECTED, self.name, detail=utun, handshake_known=False)
         result = self.runner.run(
             self.helper.show_argv(utun),
             timeout=15,
             check=False,
         )
         if not result.ok:
-            return TunnelStatus(CONNECTED, self.name, detail=utun)
+            return TunnelStatus(CONNECTED, self.name, detail=utun, handshake_known=False)
         return status_from_dump(self.name, result.stdout)
 
     def remove(self, name: str) -> None:

@@ -156,7 +156,8 @@ class WindowsBackend(TunnelBackend):
             return TunnelStatus(CONNECTING, self.name, detail=state.lower())
         result = self.runner.run([self.wg_exe, "show", name, "dump"], timeout=15, check=False)
         if not result.ok:
-            return TunnelStatus(CONNECTED, self.name, detail="statistics unavailable")
+            return TunnelStatus(CONNECTED, self.name, detail="statistics unavailable",
+                                handshake_known=False)
         return status_from_dump(self.name, result.stdout)
 
     def remove(self, name: str) -> None:

@@ -37,6 +37,8 @@ BACKEND_NAMES = {
 STATE_TEXT = {
     "connected": "Connected",
     "connecting": "Connecting…",
+    "no_handshake": "No response from the gateway",
+    "pending_approval": "Waiting for an administrator's approval",
     "disconnecting": "Disconnecting…",
     "disconnected": "Disconnected",
     "handed_off": "Handed off to the WireGuard app",
@@ -162,7 +164,7 @@ class ConnectedView(QWidget):
     # -- actions ----------------------------------------------------------------------------
 
     def _toggle(self) -> None:
-        if self.state in ("connected", "connecting"):
+        if self.state in ("connected", "connecting", "no_handshake"):
             self.disconnect_requested.emit()
         else:
             self.connect_requested.emit()
@@ -174,10 +176,11 @@ class ConnectedView(QWidget):
 
     # -- display ----------------------------------------------------------------------------
 
-    def set_state(self, state: str, handshake_age: float | None = None) -> None:
+    def set_state(self, state: str, handshake_age: float | None = None,
+                  text: str | None = None) -> None:
         """Show a connection state (``connecting``/``disconnecting`` while a call runs)."""
         self.state = state
-        text = STATE_TEXT.get(state, state.replace("_", " ").capitalize())
+        text = text or STATE_TEXT.get(state, state.replace("_", " ").capitalize())
         if self.is_handoff and state == "disconnected":
             text = "Ready to open in WireGuard"
         self.state_label.setText(text)
@@ -186,19 +189,26 @@ class ConnectedView(QWidget):
             self.handshake_label.setText(f"Last handshake: {human_age(handshake_age)}")
         elif state == "handed_off":
             self.handshake_label.setText("The WireGuard app runs the tunnel; check it there.")
+        elif state == "no_handshake":
+            self.handshake_label.setText(
+                "The tunnel is up but the gateway does not answer: no traffic passes. Check "
+                "your network; your administrator can check the gateway.")
+        elif state == "pending_approval":
+            self.handshake_label.setText("You can connect as soon as an administrator approves "
+                                         "this device.")
         elif self.is_handoff:
             self.handshake_label.setText("Open the profile in the WireGuard app to connect.")
         else:
             self.handshake_label.setText("")
-        up = state in ("connected", "connecting")
+        up = state in ("connected", "connecting", "no_handshake")
         self.connect_button.setText("Disconnect" if up else "Connect")
         self.connect_button.setEnabled(state not in ("connecting", "disconnecting",
-                                                     "unavailable"))
+                                                     "unavailable", "pending_approval"))
 
     def set_status(self, status: Status) -> None:
         """Show everything the core's local status knows."""
         self.status = status
-        self.set_state(status.connection, status.handshake_age)
+        self.set_state(status.state.kind.value, status.handshake_age, status.state.text)
         ips = [ip for ip in (status.vpn_ip, status.vpn_ip6) if ip]
         self.ip_value.setText(", ".join(ips) or "—")
         self.server_value.setText(status.server or "—")

@@ -6,12 +6,14 @@ the four steps a user cares about.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .common import title_label
 
 STEPS: list[tuple[str, tuple[str, ...]]] = [
-    ("Signing in", ("checking", "signing in", "signed in")),
+    ("Signing in", ("checking", "signing in", "signed in", "opening the browser",
+                    "waiting for the sign-in")),
     ("Creating this device's keys", ("preparing device identity", "generating keys")),
     ("Registering the device with the server", ("registering this device",)),
     ("Storing the profile securely", ("saving the profile", "device registered")),
@@ -31,6 +33,9 @@ def step_index(text: str) -> int | None:
 class EnrollingView(QWidget):
     """Progress through sign-in, keys, enrollment, storage and tunnel registration."""
 
+    #: "Cancel" while the sign-in waits for the browser (single sign-on).
+    cancel_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.step_labels = [QLabel(self) for _ in STEPS]
@@ -44,6 +49,14 @@ class EnrollingView(QWidget):
             layout.addWidget(label)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.detail_label)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop waiting for the sign-in in the browser.")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
         layout.addStretch(1)
         self.current = -1
         self.reset()
@@ -54,6 +67,11 @@ class EnrollingView(QWidget):
         self._render()
         self.progress_bar.setValue(0)
         self.detail_label.clear()
+        self.cancel_button.setVisible(False)
+
+    def show_cancel(self, visible: bool) -> None:
+        """Offer "Cancel" (only while waiting for the browser)."""
+        self.cancel_button.setVisible(visible)
 
     def on_progress(self, text: str, fraction: float | None) -> None:
         """A core progress report: advance (never go back) and show the detail."""

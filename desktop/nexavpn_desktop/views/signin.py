@@ -42,6 +42,8 @@ class SignInView(QWidget):
     check_requested = Signal(str)
     sign_in_requested = Signal(str, str, str)
     trust_requested = Signal(str, str)
+    #: (server URL, provider id): "Sign in with <provider>" was pressed.
+    sso_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +117,15 @@ class SignInView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.sign_in_button)
         layout.addLayout(buttons)
+        # "Sign in with <provider>" buttons, filled from the server's /auth/providers.
+        self.sso_box = QFrame(self)
+        self.sso_layout = QVBoxLayout(self.sso_box)
+        self.sso_layout.setContentsMargins(0, 0, 0, 0)
+        self.sso_layout.addWidget(QLabel("Or use your organisation's account:", self.sso_box))
+        self.sso_buttons: list[QPushButton] = []
+        self._sso_url: str | None = None
+        self.sso_box.setVisible(False)
+        layout.addWidget(self.sso_box)
         layout.addStretch(1)
 
         self._check_timer = QTimer(self)
@@ -147,6 +158,8 @@ class SignInView(QWidget):
 
     def _url_changed(self, text: str) -> None:
         self.hide_trust()
+        if hasattr(self, "sso_box"):
+            self.sso_box.setVisible(False)
         show_message(self.check_label, "")
         if not text.strip():
             self._normalized = None
@@ -212,9 +225,36 @@ class SignInView(QWidget):
     def set_busy(self, busy: bool) -> None:
         """While a call runs the form cannot be sent again."""
         self._busy = busy
-        for w in (self.url_edit, self.username_edit, self.password_edit, self.trust_button):
+        for w in (self.url_edit, self.username_edit, self.password_edit, self.trust_button,
+                  *self.sso_buttons):
             w.setEnabled(not busy)
         self._update_button()
+
+    def set_providers(self, url: str, providers: list) -> None:
+        """One "Sign in with <name>" button per provider the server at ``url`` offers."""
+        if url != self._normalized:
+            return  # the address changed meanwhile
+        for button in self.sso_buttons:
+            self.sso_layout.removeWidget(button)
+            button.deleteLater()
+        self.sso_buttons = []
+        self._sso_url = url
+        for provider in providers:
+            button = QPushButton(f"Sign in with {provider.name}", self.sso_box)
+            button.setAccessibleName(f"Sign in with {provider.name}")
+            button.setToolTip("Opens your web browser to sign in with your organisation's "
+                              "account.")
+            button.clicked.connect(lambda _=False, pid=provider.id: self._sso(pid))
+            button.setEnabled(not self._busy)
+            self.sso_layout.addWidget(button)
+            self.sso_buttons.append(button)
+        self.sso_box.setVisible(bool(self.sso_buttons))
+
+    def _sso(self, provider_id: str) -> None:
+        if self._busy or not self._sso_url or self._sso_url != self._normalized:
+            return
+        show_message(self.error_label, "")
+        self.sso_requested.emit(self._sso_url, provider_id)
 
     def show_check_result(self, check: ServerCheck) -> None:
         """The reachability check answered (for the address still in the field)."""
