@@ -11,16 +11,14 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .icons import state_icon
+from .states import SHORT_TEXT, TUNNEL_UP, StateKind, kind_of
 from .window import MainWindow
 
-STATE_TEXT = {
-    "connected": "Connected",
-    "connecting": "Connecting…",
-    "disconnected": "Disconnected",
-    "handed_off": "Handed off to the WireGuard app",
-    "revoked": "This device was revoked",
-    "signed_out": "Signed out",
-}
+#: The tray menu's first line per state (the same words as the status card's states).
+STATE_TEXT = {str(kind): text for kind, text in SHORT_TEXT.items()}
+
+#: States from which the tray may offer Connect.
+CAN_CONNECT = frozenset({StateKind.DISCONNECTED, StateKind.OFFLINE})
 
 
 class Tray(QObject):
@@ -71,9 +69,9 @@ class Tray(QObject):
         text = STATE_TEXT.get(state, state)
         self.state_action.setText(text)
         handoff = bool(self.window.status and self.window.status.tunnel_backend == "handoff")
-        can_tunnel = state in ("connected", "connecting", "disconnected") and not handoff
-        self.connect_action.setEnabled(can_tunnel and state == "disconnected")
-        self.disconnect_action.setEnabled(can_tunnel and state in ("connected", "connecting"))
+        kind = kind_of(state) if state in STATE_TEXT else None
+        self.connect_action.setEnabled(not handoff and kind in CAN_CONNECT)
+        self.disconnect_action.setEnabled(not handoff and kind in TUNNEL_UP)
         if self.icon is not None:
             self.icon.setIcon(state_icon(state))
             self.icon.setToolTip(f"NexaVPN — {text}")

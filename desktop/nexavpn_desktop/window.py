@@ -20,6 +20,7 @@ from nexavpn_client.app import ClientApp, Status, SyncResult
 
 from .icons import state_icon
 from .messages import clears_password, fingerprint_of
+from .states import describe
 from .views import ConnectedView, EnrollingView, RevokedView, SettingsView, SignInView
 from .workers import Tasks
 
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SYNC_SECONDS = 60.0
 DEFAULT_STATUS_SECONDS = 5.0
+#: Room for the status card, the address, a few resources and the footer without scrolling.
+DEFAULT_SIZE = (480, 660)
+#: Below this the sign-in form and the status card would have to squeeze their words.
+MINIMUM_SIZE = (400, 540)
 _SETTINGS_URL = "server/url"
 _SETTINGS_USER = "server/username"
 _SETTINGS_FP = "server/fingerprint"
@@ -78,7 +83,7 @@ def sync_job(client: ClientApp) -> tuple[SyncResult, Status]:
 class MainWindow(QMainWindow):
     """One window, five views in a stack, a busy indicator in the status bar."""
 
-    #: ``connected``/``connecting``/``disconnected``/``handed_off``/``revoked``/``signed_out``.
+    #: A :class:`~nexavpn_desktop.states.StateKind` value (tray icon and menu follow it).
     state_changed = Signal(str)
 
     def __init__(
@@ -105,7 +110,8 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("NexaVPN")
         self.setWindowIcon(state_icon("signed_out"))
-        self.resize(560, 640)
+        self.resize(DEFAULT_SIZE[0], DEFAULT_SIZE[1])
+        self.setMinimumSize(MINIMUM_SIZE[0], MINIMUM_SIZE[1])
 
         self.signin = SignInView(self)
         self.enrolling = EnrollingView(self)
@@ -238,8 +244,7 @@ class MainWindow(QMainWindow):
     def _apply_status(self, status: Status) -> None:
         self.status = status
         self.connected.set_status(status)
-        self._set_state(status.connection if status.connection in (
-            "connected", "connecting", "handed_off") else "disconnected")
+        self._set_state(str(describe(status).kind))
 
     def _stop_timers(self) -> None:
         self.sync_timer.stop()

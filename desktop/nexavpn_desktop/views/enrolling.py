@@ -6,9 +6,9 @@ the four steps a user cares about.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QProgressBar, QVBoxLayout, QWidget
 
-from .common import title_label
+from .common import ToneLabel, title_label
 
 STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("Signing in", ("checking", "signing in", "signed in")),
@@ -33,12 +33,15 @@ class EnrollingView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step_labels = [QLabel(self) for _ in STEPS]
-        self.detail_label = QLabel(self)
+        self.step_labels = [ToneLabel("", self) for _ in STEPS]
+        self.detail_label = ToneLabel("", self, tone="muted")
         self.detail_label.setWordWrap(True)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setRange(0, 100)
+        self.progress_bar.setAccessibleName("Setting up this computer")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 28, 24, 20)
+        layout.setSpacing(10)
         layout.addWidget(title_label("Setting up this computer", self))
         for label in self.step_labels:
             layout.addWidget(label)
@@ -77,10 +80,10 @@ class EnrollingView(QWidget):
         for i, ((text, _p), label) in enumerate(zip(STEPS, self.step_labels, strict=True)):
             if i < self.current:
                 label.setText(f"✓  {text}")
-                label.setStyleSheet("color: #1e7e34;")
+                label.set_tone("ok")
             elif i == self.current:
                 label.setText(f"➜  <b>{text}…</b>")
-                label.setStyleSheet("")
+                label.set_tone("")
             else:
                 label.setText(f"○  {text}")
-                label.setStyleSheet("color: #7a7a7a;")
+                label.set_tone("muted")

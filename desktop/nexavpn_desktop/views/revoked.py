@@ -3,45 +3,57 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from .common import message_label, show_message, title_label
+from ..states import StateKind
+from .common import ToneLabel, message_label, name, show_message
+from .status_card import StatusCard
+from .toggle import ConnectToggle
 
 
 class RevokedView(QWidget):
-    """A clear dead end: connect disabled, sign out (or register this computer again)."""
+    """A clear dead end: the card says revoked, the toggle is off and disabled."""
 
     reenroll_requested = Signal()
     sign_out_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = title_label("This device was revoked", self)
-        title.setStyleSheet("color: #b3261e;")
-        text = QLabel(
-            "An administrator (or you, from another device) revoked this computer. Its VPN "
-            "profile has been removed and it can no longer connect. If this was a mistake, ask "
-            "your administrator, then register this computer again.",
-            self,
-        )
-        text.setWordWrap(True)
-        self.connect_button = QPushButton("Connect", self)
+        self.card = StatusCard(self)
+        self.connect_button = ConnectToggle(self)
         self.connect_button.setEnabled(False)
         self.connect_button.setToolTip("A revoked device cannot connect.")
+        self.connect_button.setAccessibleDescription("A revoked device cannot connect.")
+        self.card.set_accessory(self.connect_button)
+        self.card.show_state(StateKind.REVOKED, "This device was revoked",
+                             "It can no longer connect.")
+        text = ToneLabel(
+            "An administrator (or you, from another device) revoked this computer. Its VPN "
+            "profile has been removed. If this was a mistake, ask your administrator, then "
+            "register this computer again.",
+            self, tone="muted",
+        )
+        text.setWordWrap(True)
         self.reenroll_button = QPushButton("Register this computer again", self)
+        name(self.reenroll_button, "Register this computer again",
+             "Creates a new device for this computer; an administrator may have to approve it.")
         self.sign_out_button = QPushButton("Sign out", self)
+        name(self.sign_out_button, "Sign out")
         self.message_label = message_label(self)
         row = QHBoxLayout()
-        row.addWidget(self.connect_button)
-        row.addStretch(1)
         row.addWidget(self.reenroll_button)
+        row.addStretch(1)
         row.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(title)
+        layout.setContentsMargins(20, 20, 20, 14)
+        layout.setSpacing(12)
+        layout.addWidget(self.card)
         layout.addWidget(text)
         layout.addWidget(self.message_label)
         layout.addLayout(row)
         layout.addStretch(1)
+        QWidget.setTabOrder(self.reenroll_button, self.sign_out_button)
+        self.setFocusProxy(self.reenroll_button)
         self.reenroll_button.clicked.connect(self.reenroll_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
 
