@@ -165,6 +165,8 @@ class Status:
     revoked: bool = False
     trust: str | None = None
     detail: str = ""
+    device_public_key: str | None = None
+    device_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no secrets in it)."""
@@ -711,6 +713,8 @@ class ClientApp:
             revoked=bool(state.get("revoked")),
             trust=self._trust_for(url, state).mode if url else None,
             detail=detail or (tunnel.detail if tunnel else ""),
+            device_public_key=device.get("public_key") if device else None,
+            device_fingerprint=device.get("fingerprint") if device else None,
         )
 
     def me(self) -> UserInfo:

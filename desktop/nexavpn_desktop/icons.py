@@ -56,8 +56,8 @@ def _glyph(painter: QPainter, kind: StateKind, r: QRectF, color: QColor) -> None
         painter.setBrush(QBrush(color))
         for fx in (0.12, 0.5, 0.88):
             painter.drawEllipse(p(fx, 0.5), w * 0.12, w * 0.12)
-    elif kind in (StateKind.NO_HANDSHAKE, StateKind.KEY_MISMATCH):
-        if kind == StateKind.NO_HANDSHAKE:
+    elif kind in (StateKind.NO_HANDSHAKE, StateKind.KEY_MISMATCH, StateKind.UNAVAILABLE):
+        if kind != StateKind.KEY_MISMATCH:
             painter.drawLine(p(0.5, 0.08), p(0.5, 0.6))
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QBrush(color))
@@ -83,8 +83,9 @@ def _glyph(painter: QPainter, kind: StateKind, r: QRectF, color: QColor) -> None
     elif kind == StateKind.HANDED_OFF:  # an arrow out
         painter.drawLine(p(0.1, 0.5), p(0.85, 0.5))
         painter.drawPolyline([p(0.55, 0.18), p(0.88, 0.5), p(0.55, 0.82)])
-    else:  # disconnected / signed out / unavailable: a bar ("off")
+    elif kind == StateKind.DISCONNECTED:  # a bar: "off"
         painter.drawLine(p(0.18, 0.5), p(0.82, 0.5))
+    # signed out: the empty shield
 
 
 def state_pixmap(state: str, size: int = 64) -> QPixmap:

@@ -48,11 +48,11 @@ def sample(**kw: object) -> Status:
             {"destination": "10.40.0.10/32", "policy": "git"},
         ],
         tunnel_backend="linux", connection="disconnected", last_sync=_iso(12),
-        trust="pinned",
+        trust="pinned", device_public_key=KEY,
+        device_fingerprint="9f2c4e1ab07d5c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
     )
     base.update(kw)
-    status = Status(**base)  # type: ignore[arg-type]
-    return status
+    return Status(**base)  # type: ignore[arg-type]
 
 
 STATES: dict[str, dict[str, object]] = {

@@ -174,12 +174,13 @@ def local_time(value: str | None, now: datetime | None = None) -> str:
     return f"{dt.astimezone().strftime('%Y-%m-%d %H:%M:%S')} ({human_age(age)})"
 
 
-def split_fingerprint(fp: str | None) -> str | None:
-    """A long ``AB:CD:…`` fingerprint on two lines (it is compared by eye, in halves)."""
+def split_fingerprint(fp: str | None, lines: int = 2) -> str | None:
+    """A long ``AB:CD:…`` fingerprint on ``lines`` lines (it is compared by eye, in parts)."""
     if not fp:
         return fp
     parts = fp.split(":")
     if len(parts) < 8:
         return fp
-    half = len(parts) // 2
-    return ":".join(parts[:half]) + ":\n" + ":".join(parts[half:])
+    step = -(-len(parts) // lines)
+    rows = [":".join(parts[i:i + step]) for i in range(0, len(parts), step)]
+    return ":\n".join(rows)

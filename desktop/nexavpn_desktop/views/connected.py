@@ -78,6 +78,13 @@ DETAILS_STYLE = "QToolButton { border: none; padding: 4px 2px; font-weight: 600;
 TICK_MS = 1000
 
 
+def grouped(hex_text: str | None, size: int = 4) -> str | None:
+    """A long hex fingerprint in blocks of four (read aloud and compared by eye, it wraps)."""
+    if not hex_text or ":" in hex_text or " " in hex_text:
+        return hex_text
+    return " ".join(hex_text[i:i + size] for i in range(0, len(hex_text), size))
+
+
 def _selectable(label: QLabel) -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -158,12 +165,15 @@ class ConnectedView(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
         self.resources_table.verticalHeader().setVisible(False)
+        name(self.resources_table.verticalHeader(), "Row numbers")
+        name(header, "Resource list columns")
         self.resources_table.setShowGrid(False)
         self.resources_table.setAlternatingRowColors(True)
         self.resources_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.resources_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.resources_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.resources_table.setWordWrap(False)
+        self.resources_table.setTabKeyNavigation(False)  # Tab leaves; arrows move inside
         self.resources_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.resources_table.verticalHeader().setDefaultSectionSize(
             self.fontMetrics().height() + 14)
@@ -187,7 +197,7 @@ class ConnectedView(QWidget):
         self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.details_button.setArrowType(Qt.ArrowType.RightArrow)
         name(self.details_button, "Details",
-             "Shows the server, your user, this device, the tunnel backend and the key.")
+             "Shows the server, your user, this device, the tunnel backend and its keys.")
         self.details_box = QWidget(self)
         self.server_value = _selectable(QLabel("—", self.details_box))
         self.user_value = _selectable(QLabel("—", self.details_box))
@@ -197,14 +207,19 @@ class ConnectedView(QWidget):
         self.key_value = _selectable(QLabel("—", self.details_box))
         self.key_value.setFont(mono_font())
         self.key_value.setWordWrap(True)
+        self.device_fp_value = _selectable(QLabel("—", self.details_box))
+        self.device_fp_value.setFont(mono_font())
+        self.device_fp_value.setWordWrap(True)
         self.sync_exact_value = _selectable(QLabel("never", self.details_box))
         self.details_form = QFormLayout(self.details_box)
         self.details_form.setContentsMargins(22, 0, 0, 0)
         self.details_form.setFieldGrowthPolicy(
             QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.details_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         rows = [("Server", self.server_value), ("Signed in as", self.user_value),
                 ("This device", self.device_value), ("Tunnel backend", self.backend_value),
-                ("Device key", self.key_value), ("Last sync", self.sync_exact_value)]
+                ("Public key", self.key_value), ("Device fingerprint", self.device_fp_value),
+                ("Last sync", self.sync_exact_value)]
         for label, widget in rows:
             self.details_form.addRow(ToneLabel(label, self.details_box, tone="muted"), widget)
             name(widget, label)
@@ -285,7 +300,6 @@ class ConnectedView(QWidget):
                  self.settings_button, self.sign_out_button]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
-        self.setFocusProxy(self.connect_button)
 
         self.connect_button.clicked.connect(self._toggle)
         self.copy_ip_button.clicked.connect(self._copy_ip)
@@ -365,8 +379,8 @@ class ConnectedView(QWidget):
         self.device_value.setText(f"{status.device_name or '—'}{rev}")
         backend = status.tunnel_backend
         self.backend_value.setText(BACKEND_NAMES.get(backend or "", backend or "none usable"))
-        key = getattr(status, "device_public_key", None)
-        self.key_value.setText(key or "—")
+        self.key_value.setText(status.device_public_key or "—")
+        self.device_fp_value.setText(grouped(status.device_fingerprint) or "—")
         self.refresh_times()
         if not self.tick_timer.isActive():
             self.tick_timer.start()

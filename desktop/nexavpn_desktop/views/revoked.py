@@ -53,7 +53,6 @@ class RevokedView(QWidget):
         layout.addLayout(row)
         layout.addStretch(1)
         QWidget.setTabOrder(self.reenroll_button, self.sign_out_button)
-        self.setFocusProxy(self.reenroll_button)
         self.reenroll_button.clicked.connect(self.reenroll_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
 

@@ -14,7 +14,7 @@ import nexavpn_client
 from nexavpn_client.app import Status
 
 from .. import __version__
-from .common import mono_font, split_fingerprint, title_label
+from .common import mono_font, name, split_fingerprint, title_label
 from .connected import BACKEND_NAMES
 
 TRUST_TEXT = {
@@ -52,11 +52,16 @@ class SettingsView(QWidget):
                       self.logs_value, self.versions_value):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_logs_button = QPushButton("Open logs folder", self)
+        name(self.open_logs_button, "Open logs folder")
         self.open_logs_button.setEnabled(log_dir is not None)
         self.back_button = QPushButton("Back", self)
         self.sign_out_button = QPushButton("Sign out", self)
+        name(self.back_button, "Back")
+        name(self.sign_out_button, "Sign out")
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.versions_value.setWordWrap(True)
         self.form = form
         form.addRow("Server", self.server_value)
         form.addRow("Server trust", self.trust_value)
@@ -74,6 +79,8 @@ class SettingsView(QWidget):
         row.addWidget(self.open_logs_button)
         row.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 20, 20, 14)
+        layout.setSpacing(12)
         layout.addWidget(title_label("Settings & about", self))
         layout.addLayout(form)
         layout.addStretch(1)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -82,14 +83,14 @@ class SignInView(QWidget):
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
         name(self.fingerprint_label, "Server certificate fingerprint")
-        self.trust_button = QPushButton("The fingerprints match — trust this server",
+        self.trust_button = QPushButton("They match — trust this server",
                                         self.trust_box)
         name(self.trust_button, "Trust this server",
              "Only if the fingerprint matches the one your administrator gave you.")
         self.trust_cancel_button = QPushButton("Cancel", self.trust_box)
         name(self.trust_cancel_button, "Do not trust this server")
         tb = QVBoxLayout(self.trust_box)
-        tb.setContentsMargins(14, 12, 14, 12)
+        tb.setContentsMargins(12, 10, 12, 10)
         tb.addWidget(self.trust_text)
         tb.addWidget(self.fingerprint_label)
         row = QHBoxLayout()
@@ -162,22 +163,31 @@ class SignInView(QWidget):
         self.column = QWidget(self)
         self.column.setLayout(column)
         self.column.setMaximumWidth(420)
+        page = QWidget(self)
         centre = QHBoxLayout()
         centre.addStretch(1)
         centre.addWidget(self.column, 12)
         centre.addStretch(1)
-
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(16, 24, 16, 16)
+        page_layout.addLayout(centre)
+        page_layout.addStretch(1)
+        # A small window scrolls instead of squeezing the form (trust box + errors shown).
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(page)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 28, 24, 20)
-        layout.addLayout(centre)
-        layout.addStretch(1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
 
         for a, b in ((self.url_edit, self.trust_button), (self.trust_button,
                      self.trust_cancel_button), (self.trust_cancel_button, self.username_edit),
                      (self.username_edit, self.password_edit),
                      (self.password_edit, self.sign_in_button)):
             QWidget.setTabOrder(a, b)
-        self.setFocusProxy(self.url_edit)
 
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)
@@ -334,7 +344,7 @@ class SignInView(QWidget):
                     "(for example a self-signed one). Compare this SHA-256 fingerprint with "
                     "the one your administrator gave you:")
         self.trust_text.setText(text)
-        self.fingerprint_label.setText(split_fingerprint(fingerprint) or "")
+        self.fingerprint_label.setText(split_fingerprint(fingerprint, lines=4) or "")
         self.trust_box.setVisible(True)
 
     def hide_trust(self) -> None:
