@@ -31,6 +31,7 @@ from nexavpn_desktop.window import MainWindow
 SIZE = (480, 660)
 NOW = datetime.now(UTC)
 KEY = "hT3pV0s5qkq2yq8mXyM4i7m1Qp6Yl0f8cJ3vXb2aR1s="
+FINGERPRINT = ":".join(f"{b:02X}" for b in bytes.fromhex("3a7f" * 16))
 
 
 def _iso(seconds_ago: float) -> str:
@@ -112,12 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"desktop-state-{kind}{'-dark' if dark else ''}.png"
                 window.grab().save(str(args.out / name))
                 print(f"saved {args.out / name}")
-            window.show_sign_in()
-            window.signin.set_server("https://vpn.example.com", "alice")
-            settle(app)
-            name = f"desktop-sign-in{'-dark' if dark else ''}-empty.png"
-            window.grab().save(str(args.out / name))
-            print(f"saved {args.out / name}")
+            if dark:  # the light sign-in comes from screenshots.py, against a real server
+                window.show_sign_in()
+                window.signin.set_server("https://vpn.example.com", "alice")
+                window.signin.show_trust("https://vpn.example.com", FINGERPRINT, changed=False)
+                settle(app)
+                name = "desktop-sign-in-dark.png"
+                window.grab().save(str(args.out / name))
+                print(f"saved {args.out / name}")
             window._quitting = True
             window.close()
             window.shutdown()

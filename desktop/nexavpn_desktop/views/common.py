@@ -184,3 +184,10 @@ def split_fingerprint(fp: str | None, lines: int = 2) -> str | None:
     step = -(-len(parts) // lines)
     rows = [":".join(parts[i:i + step]) for i in range(0, len(parts), step)]
     return ":\n".join(rows)
+
+
+def grouped(hex_text: str | None, size: int = 4) -> str | None:
+    """A long hex fingerprint in blocks of four (read aloud and compared by eye, it wraps)."""
+    if not hex_text or ":" in hex_text or " " in hex_text:
+        return hex_text
+    return " ".join(hex_text[i:i + size] for i in range(0, len(hex_text), size))

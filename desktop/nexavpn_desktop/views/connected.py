@@ -37,6 +37,7 @@ from ..states import TUNNEL_UP, Presentation, StateKind, describe
 from .common import (
     TintedFrame,
     ToneLabel,
+    grouped,
     human_age,
     local_time,
     message_label,
@@ -76,13 +77,6 @@ DETAILS_STYLE = "QToolButton { border: none; padding: 4px 2px; font-weight: 600;
 
 #: How often the relative times ("12 s ago") are redrawn.
 TICK_MS = 1000
-
-
-def grouped(hex_text: str | None, size: int = 4) -> str | None:
-    """A long hex fingerprint in blocks of four (read aloud and compared by eye, it wraps)."""
-    if not hex_text or ":" in hex_text or " " in hex_text:
-        return hex_text
-    return " ".join(hex_text[i:i + size] for i in range(0, len(hex_text), size))
 
 
 def _selectable(label: QLabel) -> QLabel:
@@ -423,7 +417,7 @@ class ConnectedView(QWidget):
         table.resizeRowsToContents()
         rows_h = sum(table.rowHeight(r) for r in range(min(len(resources), 8)))
         table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows_h
-                             + 2 * table.frameWidth() + 2)
+                             + 2 * table.frameWidth() + 6)
 
     def set_qr(self, png: bytes) -> None:
         """The QR code of the complete profile (handoff only)."""

@@ -135,7 +135,7 @@ class SignInView(QWidget):
 
         self.logo = QLabel(self)
         self.logo.setPixmap(brand_pixmap(112))
-        self.logo.setFixedSize(56, 56)
+        self.logo.setFixedSize(48, 48)
         self.logo.setScaledContents(True)
         self.logo.setAccessibleName("NexaVPN")
         title = title_label("Sign in to NexaVPN", self, scale=1.6)
@@ -146,7 +146,7 @@ class SignInView(QWidget):
         intro.setAlignment(Qt.AlignmentFlag.AlignHCenter)
 
         column = QVBoxLayout()
-        column.setSpacing(12)
+        column.setSpacing(10)
         column.addWidget(self.logo, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addWidget(title)
         column.addWidget(intro)
@@ -169,7 +169,7 @@ class SignInView(QWidget):
         centre.addWidget(self.column, 12)
         centre.addStretch(1)
         page_layout = QVBoxLayout(page)
-        page_layout.setContentsMargins(16, 24, 16, 16)
+        page_layout.setContentsMargins(16, 18, 16, 12)
         page_layout.addLayout(centre)
         page_layout.addStretch(1)
         # A small window scrolls instead of squeezing the form (trust box + errors shown).
