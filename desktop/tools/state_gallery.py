@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"desktop-state-{kind}{'-dark' if dark else ''}.png"
                 window.grab().save(str(args.out / name))
                 print(f"saved {args.out / name}")
+                if not dark:  # the card alone, for the README's table of states
+                    view = window.revoked if kind == "revoked" else window.connected
+                    card = f"desktop-card-{kind}.png"
+                    view.card.grab().save(str(args.out / card))
+                    print(f"saved {args.out / card}")
             if dark:  # the light sign-in comes from screenshots.py, against a real server
                 window.show_sign_in()
                 window.signin.set_server("https://vpn.example.com", "alice")
