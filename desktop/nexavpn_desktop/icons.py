@@ -154,3 +154,11 @@ def brand_pixmap(size: int = 64) -> QPixmap:
                      QPointF(shackle.right(), body.top()))
     painter.end()
     return pix
+
+
+def brand_icon() -> QIcon:
+    """The application's icon (taskbar, installers): the brand shield at every size."""
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        icon.addPixmap(brand_pixmap(size))
+    return icon
