@@ -381,3 +381,15 @@ def test_tray_icon_follows_the_window_state(qtbot, window):
     window.show_revoked()
     assert shown() == _image(StateKind.REVOKED)
     assert not tray.connect_action.isEnabled()
+
+
+def test_switch_gets_the_focus_after_sign_in(qtbot, make_client, make_window):
+    """The switch is first in the view's focus chain: the stack hands it the focus."""
+    w = make_window(make_client(), start=False)
+    w.activateWindow()
+    w.signin.password_edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.signin.password_edit, timeout=3000)
+    w.show_connected(sample())
+    w._stop_timers()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.connected.connect_button,
+                    timeout=3000)

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPixmap, QShowEvent
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -308,13 +307,6 @@ class ConnectedView(QWidget):
         self.tick_timer.setInterval(TICK_MS)
         self.tick_timer.timeout.connect(self.refresh_times)
         self._render()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        """Keyboard users land on the switch (no focus ring until they press Tab)."""
-        super().showEvent(event)
-        focused = QApplication.focusWidget()
-        if self.connect_button.isVisible() and not (focused and self.isAncestorOf(focused)):
-            self.connect_button.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     # -- actions ----------------------------------------------------------------------------
 
