@@ -393,3 +393,26 @@ def test_switch_gets_the_focus_after_sign_in(qtbot, make_client, make_window):
     w._stop_timers()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is w.connected.connect_button,
                     timeout=3000)
+
+
+def test_switching_the_os_palette_live_recolours(qtbot, window):
+    """The OS switching to dark while the window is open: card and texts follow at once."""
+    app = QApplication.instance()
+    view = window.connected
+    view.set_status(sample(connection="connected", handshake_age=2.0))
+    light_head = view.card.headline_label.palette().color(QPalette.ColorRole.WindowText)
+    before = app.palette()
+    try:
+        app.setPalette(dark_palette())
+        qtbot.wait(20)
+        pal = view.card.palette()
+        bg, _border, head = card_colors(StateKind.CONNECTED, pal)
+        shown = view.card.headline_label.palette().color(QPalette.ColorRole.WindowText)
+        assert shown == head != light_head
+        assert contrast_ratio(shown, bg) >= 4.5
+        window_bg = pal.color(QPalette.ColorRole.Window)
+        muted_fg = view.sync_title.palette().color(QPalette.ColorRole.WindowText)
+        assert window_bg.lightnessF() < 0.3 and contrast_ratio(muted_fg, window_bg) >= 4.5
+        assert _mean_lightness(window.grab().toImage()) < 0.3
+    finally:
+        app.setPalette(before)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QFrame, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
 
 from ..states import human_age
 from ..style import accent, blend, card_colors, muted, readable, tone_color
@@ -39,6 +39,7 @@ class ToneLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None, tone: str = "") -> None:
         super().__init__(text, parent)
         self._tone = ""
+        self._recoloring = False
         self.set_tone(tone)
 
     @property
@@ -52,19 +53,24 @@ class ToneLabel(QLabel):
         self._recolor()
 
     def _recolor(self) -> None:
-        from PySide6.QtWidgets import QApplication
-
-        base = QApplication.palette(self)
+        parent = self.parentWidget()
+        base = parent.palette() if parent is not None else QApplication.palette(self)
         color = muted(base) if self._tone == "muted" else tone_color(self._tone, base)
-        pal = QPalette(base)
+        # Only the text roles are set: every other role keeps following the parent.
+        pal = QPalette()
         if color is not None:
             pal.setColor(QPalette.ColorRole.WindowText, color)
             pal.setColor(QPalette.ColorRole.Text, color)
-        self.setPalette(pal)
+        self._recoloring = True
+        try:
+            self.setPalette(pal)
+        finally:
+            self._recoloring = False
 
     def changeEvent(self, event: QEvent) -> None:
         """Follow a light/dark switch of the OS while the window is open."""
-        if event.type() == QEvent.Type.ApplicationPaletteChange:
+        kinds = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in kinds and not self._recoloring:
             self._recolor()
         super().changeEvent(event)
 
