@@ -13,6 +13,9 @@ from ..style import accent, blend, card_colors, muted, readable, tone_color
 
 __all__ = ["human_age"]  # re-exported: views format ages with it
 
+#: Buttons a little taller than the style's default: easier to hit, less like a dialog.
+BUTTON_HEIGHT = 30
+
 
 def title_label(text: str, parent: QWidget | None = None, scale: float = 1.5) -> QLabel:
     """A large bold heading."""

@@ -35,6 +35,7 @@ from nexavpn_client.app import Status
 
 from ..states import TUNNEL_UP, Presentation, StateKind, describe
 from .common import (
+    BUTTON_HEIGHT,
     TintedFrame,
     ToneLabel,
     grouped,
@@ -287,6 +288,10 @@ class ConnectedView(QWidget):
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.footer_line)
         layout.addLayout(footer)
+
+        for button in (self.sync_button, self.settings_button, self.sign_out_button,
+                       self.open_wg_button):
+            button.setMinimumHeight(BUTTON_HEIGHT)
 
         # Tab order: the toggle first (it is what people come for), then top to bottom.
         chain = [self.connect_button, self.open_wg_button, self.copy_ip_button,

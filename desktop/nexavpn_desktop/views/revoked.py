@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..states import StateKind
-from .common import ToneLabel, message_label, name, show_message
+from .common import BUTTON_HEIGHT, ToneLabel, message_label, name, show_message
 from .status_card import StatusCard
 from .toggle import ConnectToggle
 
@@ -40,6 +40,8 @@ class RevokedView(QWidget):
         self.sign_out_button = QPushButton("Sign out", self)
         name(self.sign_out_button, "Sign out")
         self.message_label = message_label(self)
+        for button in (self.reenroll_button, self.sign_out_button):
+            button.setMinimumHeight(BUTTON_HEIGHT)
         row = QHBoxLayout()
         row.addWidget(self.reenroll_button)
         row.addStretch(1)

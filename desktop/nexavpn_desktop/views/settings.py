@@ -14,7 +14,15 @@ import nexavpn_client
 from nexavpn_client.app import Status
 
 from .. import __version__
-from .common import ToneLabel, grouped, mono_font, name, split_fingerprint, title_label
+from .common import (
+    BUTTON_HEIGHT,
+    ToneLabel,
+    grouped,
+    mono_font,
+    name,
+    split_fingerprint,
+    title_label,
+)
 from .connected import BACKEND_NAMES
 
 TRUST_TEXT = {
@@ -57,6 +65,8 @@ class SettingsView(QWidget):
         self.back_button = QPushButton("Back", self)
         self.sign_out_button = QPushButton("Sign out", self)
         name(self.back_button, "Back")
+        for button in (self.back_button, self.open_logs_button, self.sign_out_button):
+            button.setMinimumHeight(BUTTON_HEIGHT)
         name(self.sign_out_button, "Sign out")
 
         form = QFormLayout()

@@ -26,6 +26,7 @@ from nexavpn_client.tls import normalize_server_url
 from ..icons import brand_pixmap
 from ..messages import message_for
 from .common import (
+    BUTTON_HEIGHT,
     TintedFrame,
     ToneLabel,
     message_label,
@@ -68,7 +69,7 @@ class SignInView(QWidget):
         self.sign_in_button = QPushButton("Sign in", self)
         self.sign_in_button.setDefault(True)
         self.sign_in_button.setEnabled(False)
-        self.sign_in_button.setMinimumHeight(34)
+        self.sign_in_button.setMinimumHeight(BUTTON_HEIGHT + 4)
         name(self.sign_in_button, "Sign in")
         self.error_label = message_label(self)
 
@@ -206,7 +207,7 @@ class SignInView(QWidget):
     def add_sign_in_option(self, button: QPushButton) -> None:
         """Offer another way to sign in (single sign-on) under an "or" divider."""
         button.setParent(self.other_sign_in_box)
-        button.setMinimumHeight(34)
+        button.setMinimumHeight(BUTTON_HEIGHT + 4)
         self.other_sign_in_layout.addWidget(button)
         if not button.accessibleName():
             button.setAccessibleName(button.text().replace("&", ""))
