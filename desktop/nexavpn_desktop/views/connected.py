@@ -341,7 +341,10 @@ class ConnectedView(QWidget):
     # -- display ----------------------------------------------------------------------------
 
     def set_state(self, state: str, handshake_age: float | None = None) -> None:
-        """Show a transient state (``connecting``/``disconnecting`` while a call runs)."""
+        """Show a transient state (``connecting``/``disconnecting`` while a call runs).
+
+        Any other ``state`` re-renders the last status (``handshake_age`` is taken from it).
+        """
         self.state = state
         transient = state if state in ("connecting", "disconnecting") else None
         if transient is None and self.status is not None:
@@ -398,13 +401,14 @@ class ConnectedView(QWidget):
         synced = parse_time(status.last_sync)
         self.sync_value.setText(human_age((now - synced).total_seconds()) if synced else "never")
         self.sync_exact_value.setText(local_time(status.last_sync, now))
+        text = ""
         if status.offline_since:
             since = local_time(status.offline_since, now)
-            show_message(self.offline_label, f"Offline since {since} — the server cannot be "
-                         "reached; the last profile is kept.")
-            self.offline_label.set_tone("note")
-        else:
-            show_message(self.offline_label, "")
+            text = (f"Offline since {since} — the server cannot be reached; the last profile "
+                    "is kept.")
+        if text != self.offline_label.text() or self.offline_label.isHidden() == bool(text):
+            show_message(self.offline_label, text)
+            self.offline_label.set_tone("note" if text else "")
 
     def _set_resources(self, resources: list[dict]) -> None:
         table = self.resources_table

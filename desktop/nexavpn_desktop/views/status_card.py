@@ -8,7 +8,7 @@ Reusable on purpose: any view shows a state with ``card.show_state(kind, headlin
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QRectF, Qt
-from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..icons import state_pixmap
@@ -75,6 +75,9 @@ class StatusCard(QFrame):
         self.icon_label.setPixmap(state_pixmap(self._kind, ICON_SIZE * 2))
         self.icon_label.setScaledContents(True)
         self.setAccessibleDescription(f"{headline}. {detail}".strip() if detail else headline)
+        # Screen readers announce the new state without the user moving to the card.
+        QAccessible.updateAccessibility(
+            QAccessibleEvent(self, QAccessible.Event.DescriptionChanged))
         self.icon_label.setAccessibleDescription(SHORT_TEXT[self._kind])
         self._recolor()
         self.update()
