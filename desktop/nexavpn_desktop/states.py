@@ -89,61 +89,96 @@ def _age(seconds: float) -> str:
     return human_age(seconds).removesuffix(" ago")
 
 
+def _kind_from_connection(status: Status) -> tuple[StateKind, float | None]:
+    """(kind, handshake age) from the plain ``connection`` word and the handshake age."""
+    conn = status.connection
+    age = status.handshake_age
+    if conn == "connected":
+        if age is None or age > STALE_HANDSHAKE_SECONDS:
+            return StateKind.NO_HANDSHAKE, age
+        return StateKind.CONNECTED, age
+    if conn == "disconnecting":
+        return StateKind.CONNECTING, age
+    return kind_of(conn), age
+
+
+def _core_state(status: Status) -> tuple[StateKind, float | None, str] | None:
+    """(kind, handshake age, the core's sentence) when the status carries the core's state.
+
+    Why: a core that judges the connection itself (handshake age, pending approval, key
+    mismatch) puts a ``state`` with ``kind``, ``text`` and ``handshake_age`` on its status; its
+    judgement wins over the plain ``connection`` word.
+    """
+    core = getattr(status, "state", None)
+    kind = getattr(core, "kind", None)
+    if core is None or kind is None:
+        return None
+    return (kind_of(str(getattr(kind, "value", kind))), getattr(core, "handshake_age", None),
+            str(getattr(core, "text", "") or ""))
+
+
+#: Headline and detail per state (the core's own sentence replaces the headline when it has one).
+WORDS: dict[StateKind, tuple[str, str]] = {
+    StateKind.CONNECTED: ("Connected", "Traffic to your resources goes through the VPN."),
+    StateKind.CONNECTING: ("Connecting…", "Bringing the tunnel up."),
+    StateKind.NO_HANDSHAKE: ("Connected, no handshake yet",
+                             "The tunnel is up but the gateway does not answer: no traffic "
+                             "passes. Check your network; your administrator can check the "
+                             "gateway."),
+    StateKind.DISCONNECTED: ("Disconnected", "Turn the switch on to reach your resources."),
+    StateKind.REVOKED: ("This device was revoked",
+                        "It can no longer connect. Ask your administrator, then register this "
+                        "computer again."),
+    StateKind.PENDING_APPROVAL: ("Waiting for approval",
+                                 "You can connect as soon as an administrator approves this "
+                                 "device."),
+    StateKind.KEY_MISMATCH: ("This device's key does not match",
+                             "The server knows another key for this device. Register this "
+                             "installation again to use it here."),
+    StateKind.OFFLINE: ("Server unreachable",
+                        "Disconnected. You can still connect with the last profile."),
+    StateKind.HANDED_OFF: ("Handed off to the WireGuard app",
+                           "The WireGuard app runs the tunnel; check it there."),
+    StateKind.UNAVAILABLE: ("Tunnel unavailable",
+                            "This computer cannot run the tunnel right now."),
+    StateKind.SIGNED_OUT: ("Signed out", "Sign in to connect."),
+}
+
+
 def describe(status: Status | None, transient: str | None = None) -> Presentation:
     """The card for ``status`` (``transient``: connecting/disconnecting while a call runs)."""
     if status is None:
-        return Presentation(StateKind.SIGNED_OUT, "Signed out", "Sign in to connect.")
+        return Presentation(StateKind.SIGNED_OUT, *WORDS[StateKind.SIGNED_OUT])
     if status.revoked:
-        return Presentation(StateKind.REVOKED, "This device was revoked",
-                            "It can no longer connect. Ask your administrator, then register "
-                            "this computer again.")
+        return Presentation(StateKind.REVOKED, *WORDS[StateKind.REVOKED])
     if transient == "connecting":
-        return Presentation(StateKind.CONNECTING, "Connecting…", "Bringing the tunnel up.")
+        return Presentation(StateKind.CONNECTING, *WORDS[StateKind.CONNECTING])
     if transient == "disconnecting":
         return Presentation(StateKind.CONNECTING, "Disconnecting…", "Taking the tunnel down.")
-    conn = status.connection
-    handoff = status.tunnel_backend == "handoff"
-    if conn == "pending_approval":
-        return Presentation(StateKind.PENDING_APPROVAL, "Waiting for approval",
-                            "An administrator has to approve this device before it can "
-                            "connect.")
-    if conn == "key_mismatch":
-        return Presentation(StateKind.KEY_MISMATCH, "This device's key does not match",
-                            "The server knows another key for this device. Register this "
-                            "computer again.")
-    if conn == "connected":
-        age = status.handshake_age
-        if age is None:
-            return Presentation(StateKind.NO_HANDSHAKE, "Connected, no handshake yet",
-                                "The tunnel is up but the gateway has not answered yet.")
-        if age > STALE_HANDSHAKE_SECONDS:
-            return Presentation(StateKind.NO_HANDSHAKE, "No handshake for " + _age(age),
-                                "The tunnel is up but the gateway stopped answering.")
-        shake = f"Last handshake {human_age(age)}."
+    core = _core_state(status)
+    if core is not None:
+        kind, age, core_text = core
+    else:
+        (kind, age), core_text = _kind_from_connection(status), ""
+    headline, detail = WORDS[kind]
+    if core_text:
+        headline = core_text
+    if kind == StateKind.CONNECTED:
+        shake = f"Last handshake {human_age(age)}. " if age is not None else ""
         if status.offline_since:
-            return Presentation(StateKind.CONNECTED, "Connected",
-                                f"{shake} The server cannot be reached; policy changes arrive "
-                                "when it is back.")
-        return Presentation(StateKind.CONNECTED, "Connected",
-                            f"{shake} Traffic to your resources goes through the VPN.")
-    if conn == "no_handshake":
-        return Presentation(StateKind.NO_HANDSHAKE, "Connected, no handshake",
-                            "The tunnel is up but the gateway does not answer.")
-    if conn == "connecting":
-        return Presentation(StateKind.CONNECTING, "Connecting…", "Bringing the tunnel up.")
-    if conn == "disconnecting":
-        return Presentation(StateKind.CONNECTING, "Disconnecting…", "Taking the tunnel down.")
-    if conn == "handed_off":
-        return Presentation(StateKind.HANDED_OFF, "Handed off to the WireGuard app",
-                            "The WireGuard app runs the tunnel; check it there.")
-    if conn == "unavailable":
-        return Presentation(StateKind.UNAVAILABLE, "Tunnel unavailable",
-                            status.detail or "This computer cannot run the tunnel right now.")
-    if status.offline_since:
-        return Presentation(StateKind.OFFLINE, "Server unreachable",
-                            "Disconnected. You can still connect with the last profile.")
-    if handoff:
-        return Presentation(StateKind.DISCONNECTED, "Ready to open in WireGuard",
-                            "Open the profile in the WireGuard app to connect.")
-    return Presentation(StateKind.DISCONNECTED, "Disconnected",
-                        "Turn the switch on to reach your resources.")
+            detail = (f"{shake}The server cannot be reached; policy changes arrive when it is "
+                      "back.")
+        else:
+            detail = shake + detail
+    elif kind == StateKind.NO_HANDSHAKE and not core_text and age is not None:
+        headline = "No handshake for " + _age(age)
+    elif kind == StateKind.UNAVAILABLE and status.detail:
+        detail = status.detail
+    elif kind == StateKind.DISCONNECTED:
+        if status.offline_since:
+            kind = StateKind.OFFLINE
+            headline, detail = WORDS[kind]
+        elif status.tunnel_backend == "handoff":
+            headline, detail = ("Ready to open in WireGuard",
+                                "Open the profile in the WireGuard app to connect.")
+    return Presentation(kind, headline, detail)

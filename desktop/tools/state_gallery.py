@@ -80,9 +80,11 @@ def render(app: QApplication, window: MainWindow, kind: str, *, details: bool = 
     """Put ``window`` into the state ``kind``."""
     status = sample(**STATES[kind])
     window.connected.clock = lambda: NOW
-    if status.revoked:
+    if status.revoked or kind == "key_mismatch":
+        # Both end in the dead-end view: revoked, or this installation's key not the server's.
         window.status = status
         window.show_revoked()
+        window.revoked.set_reason("key_mismatch" if kind == "key_mismatch" else "revoked")
     else:
         window.show_connected(status)
         window._stop_timers()  # the sample must not be replaced by the offline core's status
@@ -114,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                 window.grab().save(str(args.out / name))
                 print(f"saved {args.out / name}")
                 if not dark:  # the card alone, for the README's table of states
-                    view = window.revoked if kind == "revoked" else window.connected
+                    dead_end = kind in ("revoked", "key_mismatch")
+                    view = window.revoked if dead_end else window.connected
                     card = f"desktop-card-{kind}.png"
                     view.card.grab().save(str(args.out / card))
                     print(f"saved {args.out / card}")

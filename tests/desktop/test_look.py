@@ -4,6 +4,7 @@ light/dark palette, the minimum size, the refreshing "12 s ago" and the tray ico
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,6 +101,64 @@ def test_describe_maps_the_core_status(kw, transient, kind, headline):
     if kind == StateKind.CONNECTED:
         assert p.detail.startswith("Last handshake 7 s ago.")
     assert describe(None).kind == StateKind.SIGNED_OUT
+
+
+@dataclass(frozen=True)
+class CoreState:
+    """The shape of the connection state a core may judge itself (``kind``, ``text``, age)."""
+
+    kind: str
+    text: str
+    handshake_age: float | None = None
+
+
+@dataclass(frozen=True)
+class StatusWithState(Status):
+    """A status that carries the core's own judgement of the connection."""
+
+    state: CoreState | None = None
+
+
+def test_the_core_s_own_state_wins_over_the_connection_word():
+    def with_state(kind, text, age=None, **kw) -> Status:
+        base = sample(**kw)
+        fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+        return StatusWithState(**fields, state=CoreState(kind, text, age))
+
+    p = describe(with_state("no_handshake", "No response from the gateway since 12:03:04",
+                            connection="connected", handshake_age=2.0))
+    assert p.kind == StateKind.NO_HANDSHAKE
+    assert p.headline == "No response from the gateway since 12:03:04"
+    p = describe(with_state("connected", "Connected (handshake not visible)",
+                            connection="connected"))
+    assert (p.kind, p.headline) == (StateKind.CONNECTED, "Connected (handshake not visible)")
+    assert "Last handshake" not in p.detail
+    p = describe(with_state("connected", "Connected", 9.0, connection="connected"))
+    assert p.detail.startswith("Last handshake 9 s ago.")
+    p = describe(with_state("pending_approval", "Waiting for an administrator's approval"))
+    assert p.kind == StateKind.PENDING_APPROVAL
+    assert p.headline == "Waiting for an administrator's approval"
+    # Offline is the control plane's state, not the tunnel's: still shown for "disconnected".
+    p = describe(with_state("disconnected", "Disconnected", offline_since=_iso(30)))
+    assert p.kind == StateKind.OFFLINE
+    # The transient words of a running call still win.
+    assert describe(with_state("connected", "Connected", 1.0), "disconnecting").headline == (
+        "Disconnecting…")
+
+
+def test_dead_end_view_says_revoked_or_key_mismatch(qtbot, window):
+    view = window.revoked
+    window.show_revoked()
+    assert view.card.kind == StateKind.REVOKED and view.title.text() == "This device was revoked"
+    assert not view.connect_button.isEnabled()
+    view.set_reason("key_mismatch")
+    assert view.card.kind == StateKind.KEY_MISMATCH
+    assert "key" in view.card.headline() and "Register this installation" in (
+        view.reenroll_button.text())
+    assert view.reenroll_button.accessibleName() == view.reenroll_button.text()
+    view.set_reason("revoked")
+    assert view.card.kind == StateKind.REVOKED
+    assert view.reenroll_button.text() == "Register this computer again"
 
 
 @pytest.mark.parametrize("palette_name", ["light", "dark"])
@@ -265,10 +324,10 @@ def test_sign_in_leaves_a_place_for_other_sign_in_methods(qtbot, window):
 
     window.show_sign_in()
     view = window.signin
-    assert not view.other_sign_in_box.isVisible()
+    assert not view.sso_box.isVisible()
     sso = QPushButton("Sign in with Example SSO")
     view.add_sign_in_option(sso)
-    assert view.other_sign_in_box.isVisible() and sso.isVisible()
+    assert view.sso_box.isVisible() and sso.isVisible()
     assert sso.accessibleName() == "Sign in with Example SSO"
     assert view.sign_in_button.nextInFocusChain() is sso
 

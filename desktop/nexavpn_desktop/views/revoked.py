@@ -1,4 +1,4 @@
-"""Revoked: this device can no longer connect; the user may register again or sign out."""
+"""Revoked (or a key that no longer matches): no connecting; register again or sign out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,25 @@ from ..states import StateKind
 from .common import BUTTON_HEIGHT, ToneLabel, message_label, name, show_message
 from .status_card import StatusCard
 from .toggle import ConnectToggle
+
+#: reason → (card kind, headline, card detail, explanation, re-register button)
+REASONS: dict[str, tuple[StateKind, str, str, str, str]] = {
+    "revoked": (
+        StateKind.REVOKED, "This device was revoked", "It can no longer connect.",
+        "An administrator (or you, from another device) revoked this computer. Its VPN "
+        "profile has been removed. If this was a mistake, ask your administrator, then "
+        "register this computer again.",
+        "Register this computer again",
+    ),
+    "key_mismatch": (
+        StateKind.KEY_MISMATCH, "This installation's key is no longer registered",
+        "The tunnel is down: it could never connect with this key.",
+        "The server now has a different key for this device than this installation holds "
+        "(another installation registered it again, or a backup was restored). Register this "
+        "installation again to use it here; the other one then stops working.",
+        "Register this installation again",
+    ),
+}
 
 
 class RevokedView(QWidget):
@@ -22,17 +41,9 @@ class RevokedView(QWidget):
         self.card = StatusCard(self)
         self.connect_button = ConnectToggle(self)
         self.connect_button.setEnabled(False)
-        self.connect_button.setToolTip("A revoked device cannot connect.")
-        self.connect_button.setAccessibleDescription("A revoked device cannot connect.")
         self.card.set_accessory(self.connect_button)
-        self.card.show_state(StateKind.REVOKED, "This device was revoked",
-                             "It can no longer connect.")
-        text = ToneLabel(
-            "An administrator (or you, from another device) revoked this computer. Its VPN "
-            "profile has been removed. If this was a mistake, ask your administrator, then "
-            "register this computer again.",
-            self, tone="muted",
-        )
+        self.title = self.card.headline_label
+        self.text = text = ToneLabel("", self, tone="muted")
         text.setWordWrap(True)
         self.reenroll_button = QPushButton("Register this computer again", self)
         name(self.reenroll_button, "Register this computer again",
@@ -57,6 +68,21 @@ class RevokedView(QWidget):
         QWidget.setTabOrder(self.reenroll_button, self.sign_out_button)
         self.reenroll_button.clicked.connect(self.reenroll_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.reason = "revoked"
+        self.set_reason("revoked")
+
+    def set_reason(self, reason: str) -> None:
+        """``revoked``, or ``key_mismatch``: this installation's key is not the server's."""
+        kind, headline, detail, text, button = REASONS.get(reason, REASONS["revoked"])
+        self.reason = reason if reason in REASONS else "revoked"
+        self.card.show_state(kind, headline, detail)
+        self.text.setText(text)
+        self.reenroll_button.setText(button)
+        self.reenroll_button.setAccessibleName(button)
+        tip = ("A revoked device cannot connect." if kind == StateKind.REVOKED
+               else "This installation's key does not match the server's.")
+        self.connect_button.setToolTip(tip)
+        self.connect_button.setAccessibleDescription(tip)
 
     def set_busy(self, busy: bool) -> None:
         """No double clicks while a call runs."""

@@ -102,23 +102,23 @@ class SignInView(QWidget):
         self.trust_box.setVisible(False)
 
         # Other ways to sign in (single sign-on) go under an "or" divider below the button.
-        self.other_sign_in_box = QWidget(self)
-        other = QVBoxLayout(self.other_sign_in_box)
+        self.sso_box = QWidget(self)
+        other = QVBoxLayout(self.sso_box)
         other.setContentsMargins(0, 4, 0, 0)
         other.setSpacing(8)
         divider = QHBoxLayout()
         for _ in range(2):
-            line = QFrame(self.other_sign_in_box)
+            line = QFrame(self.sso_box)
             line.setFrameShape(QFrame.Shape.HLine)
             line.setFrameShadow(QFrame.Shadow.Plain)
             line.setEnabled(False)
             divider.addWidget(line, 1)
-        divider.insertWidget(1, ToneLabel("or", self.other_sign_in_box, tone="muted"))
+        divider.insertWidget(1, ToneLabel("or", self.sso_box, tone="muted"))
         other.addLayout(divider)
-        self.other_sign_in_layout = QVBoxLayout()
-        self.other_sign_in_layout.setSpacing(6)
-        other.addLayout(self.other_sign_in_layout)
-        self.other_sign_in_box.setVisible(False)
+        self.sso_layout = QVBoxLayout()
+        self.sso_layout.setSpacing(6)
+        other.addLayout(self.sso_layout)
+        self.sso_box.setVisible(False)
 
         for edit in (self.url_edit, self.username_edit, self.password_edit):
             edit.setMinimumHeight(30)
@@ -160,7 +160,7 @@ class SignInView(QWidget):
         column.addWidget(self.error_label)
         column.addSpacing(4)
         column.addWidget(self.sign_in_button)
-        column.addWidget(self.other_sign_in_box)
+        column.addWidget(self.sso_box)
         self.column = QWidget(self)
         self.column.setLayout(column)
         self.column.setMaximumWidth(420)
@@ -206,12 +206,12 @@ class SignInView(QWidget):
 
     def add_sign_in_option(self, button: QPushButton) -> None:
         """Offer another way to sign in (single sign-on) under an "or" divider."""
-        button.setParent(self.other_sign_in_box)
+        button.setParent(self.sso_box)
         button.setMinimumHeight(BUTTON_HEIGHT + 4)
-        self.other_sign_in_layout.addWidget(button)
+        self.sso_layout.addWidget(button)
         if not button.accessibleName():
             button.setAccessibleName(button.text().replace("&", ""))
-        self.other_sign_in_box.setVisible(True)
+        self.sso_box.setVisible(True)
         QWidget.setTabOrder(self.sign_in_button, button)
 
     # -- input ------------------------------------------------------------------------------
