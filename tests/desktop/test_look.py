@@ -475,3 +475,29 @@ def test_switching_the_os_palette_live_recolours(qtbot, window):
         assert _mean_lightness(window.grab().toImage()) < 0.3
     finally:
         app.setPalette(before)
+
+
+def test_sign_in_is_usable_from_the_keyboard(qtbot, make_client, make_window):
+    w = make_window(make_client(), start=False)
+    view = w.signin
+    w.activateWindow()
+    view.url_edit.setText("https://vpn.example.com")
+    view.username_edit.setText("alice")
+    view.password_edit.setText("pw")
+    assert view.sign_in_button.isEnabled()
+    view.url_edit.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.url_edit, timeout=3000)
+    seen = [view.url_edit]
+    for _ in range(3):
+        _press(qtbot, Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    assert seen == [view.url_edit, view.username_edit, view.password_edit,
+                    view.sign_in_button]
+    # With the trust question shown its buttons come right after the address.
+    view.show_trust("https://vpn.example.com", "AB:" * 31 + "CD", changed=False)
+    view.url_edit.setFocus(Qt.FocusReason.TabFocusReason)
+    _press(qtbot, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is view.trust_button
+    # Alt+U jumps to the user name (the captions are the fields' buddies).
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is view.username_edit

@@ -6,8 +6,10 @@ the four steps a user cares about.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from ..icons import brand_pixmap
 from .common import ToneLabel, title_label
 
 STEPS: list[tuple[str, tuple[str, ...]]] = [
@@ -39,10 +41,19 @@ class EnrollingView(QWidget):
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setAccessibleName("Setting up this computer")
+        logo = QLabel(self)
+        logo.setPixmap(brand_pixmap(96))
+        logo.setFixedSize(48, 48)
+        logo.setScaledContents(True)
+        logo.setAccessibleName("NexaVPN")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 28, 24, 20)
+        layout.setContentsMargins(32, 24, 32, 20)
         layout.setSpacing(10)
-        layout.addWidget(title_label("Setting up this computer", self))
+        layout.addWidget(logo, 0, Qt.AlignmentFlag.AlignHCenter)
+        heading = title_label("Setting up this computer", self, scale=1.6)
+        heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(heading)
+        layout.addSpacing(8)
         for label in self.step_labels:
             layout.addWidget(label)
         layout.addWidget(self.progress_bar)
