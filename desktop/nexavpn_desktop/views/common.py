@@ -11,8 +11,6 @@ from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
 from ..states import human_age
 from ..style import accent, blend, card_colors, muted, readable, tone_color
 
-__all__ = ["human_age"]  # re-exported: views format ages with it
-
 #: Buttons a little taller than the style's default: easier to hit, less like a dialog.
 BUTTON_HEIGHT = 30
 

@@ -33,13 +33,12 @@ from PySide6.QtWidgets import (
 
 from nexavpn_client.app import Status
 
-from ..states import TUNNEL_UP, Presentation, StateKind, describe
+from ..states import TUNNEL_UP, Presentation, StateKind, describe, human_age
 from .common import (
     BUTTON_HEIGHT,
     TintedFrame,
     ToneLabel,
     grouped,
-    human_age,
     local_time,
     message_label,
     mono_font,
