@@ -31,7 +31,7 @@ done
 export DISPLAY=":$NUM" QT_QPA_PLATFORM=xcb
 mkdir -p "$OUT"
 if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && command -v wireguard-go >/dev/null; then
-  NS="nx$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+  NS="${NEXAVPN_SHOT_PREFIX:-nx}$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
   ip netns add "$NS"
   ip netns exec "$NS" ip link set lo up
   ip netns exec "$NS" env PATH="$ROOT/.venv/bin:$PATH" \
@@ -40,4 +40,7 @@ else
   PATH="$ROOT/.venv/bin:$PATH" "$PY" "$ROOT/desktop/tools/screenshots.py" --out "$OUT" \
     --tunnel handoff
 fi
+# Every state of the status card (and dark-palette variants), rendered offscreen from sample
+# statuses: revoked, pending approval, a key mismatch or a lost handshake need an admin or minutes.
+QT_QPA_PLATFORM=offscreen "$PY" "$ROOT/desktop/tools/state_gallery.py" --out "$OUT"
 ls -l "$OUT"/desktop-*.png

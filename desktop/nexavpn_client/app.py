@@ -189,6 +189,8 @@ class Status:
     state: ConnectionState = field(
         default_factory=lambda: ConnectionState(ConnectionKind.DISCONNECTED)
     )
+    device_public_key: str | None = None
+    device_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no secrets in it)."""
@@ -1048,6 +1050,8 @@ class ClientApp:
             revoked=bool(state.get("revoked")),
             trust=self._trust_for(url, state).mode if url else None,
             detail=detail or (tunnel.detail if tunnel else ""),
+            device_public_key=device.get("public_key") if device else None,
+            device_fingerprint=device.get("fingerprint") if device else None,
             pending_approval=pending,
             key_mismatch=mismatch,
             state=conn,

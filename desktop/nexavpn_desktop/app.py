@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 from nexavpn_client.app import ClientApp, ensure_data_dir
 
 from . import __version__
-from .icons import state_icon
+from .icons import brand_icon
 from .tray import Tray
 from .window import DEFAULT_SYNC_SECONDS, MainWindow
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setApplicationName("NexaVPN")
     qapp.setOrganizationName("NexaVPN")
     qapp.setApplicationVersion(__version__)
-    qapp.setWindowIcon(state_icon("signed_out"))
+    qapp.setWindowIcon(brand_icon())
     client = ClientApp.from_environment()
     ensure_data_dir(client)
     window, tray = build(client, log_dir=log_dir, sync_interval=args.sync_interval)

@@ -11,19 +11,14 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .icons import state_icon
+from .states import SHORT_TEXT, TUNNEL_UP, StateKind, kind_of
 from .window import MainWindow
 
-STATE_TEXT = {
-    "connected": "Connected",
-    "connecting": "Connecting…",
-    "no_handshake": "No response from the gateway",
-    "pending_approval": "Waiting for approval",
-    "key_mismatch": "This installation's key is no longer registered",
-    "disconnected": "Disconnected",
-    "handed_off": "Handed off to the WireGuard app",
-    "revoked": "This device was revoked",
-    "signed_out": "Signed out",
-}
+#: The tray menu's first line per state (the same words as the status card's states).
+STATE_TEXT = {str(kind): text for kind, text in SHORT_TEXT.items()}
+
+#: States from which the tray may offer Connect.
+CAN_CONNECT = frozenset({StateKind.DISCONNECTED, StateKind.OFFLINE})
 
 
 class Tray(QObject):
@@ -72,15 +67,11 @@ class Tray(QObject):
     def update_state(self, state: str) -> None:
         """Icon, tooltip and which actions make sense now."""
         text = STATE_TEXT.get(state, state)
-        status = self.window.status
-        if status is not None and status.state.kind.value == state:
-            text = status.state.text  # e.g. "No response from the gateway since 12:03:04"
         self.state_action.setText(text)
-        handoff = bool(status and status.tunnel_backend == "handoff")
-        up = ("connected", "connecting", "no_handshake")
-        can_tunnel = state in (*up, "disconnected") and not handoff
-        self.connect_action.setEnabled(can_tunnel and state == "disconnected")
-        self.disconnect_action.setEnabled(can_tunnel and state in up)
+        handoff = bool(self.window.status and self.window.status.tunnel_backend == "handoff")
+        kind = kind_of(state) if state in STATE_TEXT else None
+        self.connect_action.setEnabled(not handoff and kind in CAN_CONNECT)
+        self.disconnect_action.setEnabled(not handoff and kind in TUNNEL_UP)
         if self.icon is not None:
             self.icon.setIcon(state_icon(state))
             self.icon.setToolTip(f"NexaVPN — {text}")

@@ -33,6 +33,7 @@ from nexavpn_client.connstate import ConnectionKind
 
 from .icons import state_icon
 from .messages import clears_password, fingerprint_of, message_for
+from .states import describe
 from .views import ConnectedView, EnrollingView, RevokedView, SettingsView, SignInView
 from .workers import Tasks
 
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 #: holds it): the window then syncs on a timer instead.
 DEFAULT_SYNC_SECONDS = 60.0
 DEFAULT_STATUS_SECONDS = 5.0
+#: Room for the status card, the address, a few resources and the footer without scrolling.
+DEFAULT_SIZE = (480, 660)
+#: Below this the sign-in form and the status card would have to squeeze their words.
+MINIMUM_SIZE = (400, 540)
 _SETTINGS_URL = "server/url"
 _SETTINGS_USER = "server/username"
 _SETTINGS_FP = "server/fingerprint"
@@ -158,7 +163,8 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("NexaVPN")
         self.setWindowIcon(state_icon("signed_out"))
-        self.resize(560, 640)
+        self.resize(DEFAULT_SIZE[0], DEFAULT_SIZE[1])
+        self.setMinimumSize(MINIMUM_SIZE[0], MINIMUM_SIZE[1])
 
         self.signin = SignInView(self)
         self.enrolling = EnrollingView(self)
@@ -373,7 +379,7 @@ class MainWindow(QMainWindow):
             self.show_key_mismatch()
             return
         self.connected.set_status(status)
-        self._set_state(kind.value)
+        self._set_state(str(describe(status).kind))
 
     def _stop_timers(self) -> None:
         self._stop_watching()

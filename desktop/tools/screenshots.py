@@ -34,12 +34,14 @@ from nexavpn_client.runner import SubprocessRunner
 from nexavpn_client.secrets import MemoryStore
 from nexavpn_client.tunnel import HandoffBackend, LinuxBackend
 from nexavpn_desktop.app import build
-from nexavpn_desktop.window import MainWindow
+from nexavpn_desktop.window import DEFAULT_SIZE, MainWindow
 from nexavpn_shared import keys
 
 ADMIN_PASSWORD = "Screenshot-admin-" + secrets.token_hex(6)
 USER_PASSWORD = "Screenshot-user-" + secrets.token_hex(6)
 GW_PORT = 51820
+#: Interface names start with this (UAPI sockets in /var/run/wireguard are shared by all netns).
+PREFIX = os.environ.get("NEXAVPN_SHOT_PREFIX", "nx")[:4]
 BIN = Path(sys.executable).parent
 
 
@@ -146,7 +148,7 @@ class StandInGateway:
     """A WireGuard interface on loopback playing the gateway (wireguard-go, in the netns)."""
 
     def __init__(self, private_key: str) -> None:
-        self.name = "nxgw" + secrets.token_hex(3)
+        self.name = PREFIX + "gw" + secrets.token_hex(3)
         _run(["wireguard-go", self.name])
         for _ in range(50):
             if subprocess.run(["ip", "link", "show", self.name], capture_output=True,
@@ -187,7 +189,7 @@ def settle(app: QApplication, seconds: float = 0.4) -> None:
 def open_window(app: QApplication, client: ClientApp, workdir: Path, tag: str) -> MainWindow:
     settings = QSettings(str(workdir / f"desktop-{tag}.ini"), QSettings.Format.IniFormat)
     window, _tray = build(client, settings=settings, tray=False)
-    window.resize(600, 760)
+    window.resize(*DEFAULT_SIZE)
     window.show()
     window.start()
     wait_for(app, lambda: window.tasks.idle, "start")
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 backend = HandoffBackend(runner, workdir / "client" / "export",
                                          which=lambda _name: None)
             client = ClientApp(MemoryStore(), workdir / "client", runner=runner,
-                               backend=backend, tunnel_name="nx" + secrets.token_hex(3))
+                               backend=backend, tunnel_name=PREFIX + secrets.token_hex(3))
             clients.append(client)
             window = open_window(app, client, workdir, "main")
             view = window.signin
@@ -280,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
             name = "desktop-connected.png" if gateway is not None else "desktop-handoff.png"
             window.grab().save(str(args.out / name))
             print(f"saved {args.out / name}")
+            if gateway is not None:
+                window.connected.set_details_expanded(True)
+                settle(app)
+                window.grab().save(str(args.out / "desktop-connected-details.png"))
+                print(f"saved {args.out / 'desktop-connected-details.png'}")
+                window.connected.set_details_expanded(False)
             window.connected.settings_button.click()
             settle(app)
             window.grab().save(str(args.out / "desktop-settings.png"))

@@ -22,12 +22,12 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
-    from nexavpn_desktop.icons import state_pixmap
+    from nexavpn_desktop.icons import brand_pixmap
 
     app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
-    big = state_pixmap("connected", 256)
+    big = brand_pixmap(256)
     if not big.save(str(out / "nexavpn.png"), "PNG"):
         print("make_icons: cannot write nexavpn.png", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ from nexavpn_client import errors
 from nexavpn_client.runner import RecordingRunner
 from nexavpn_client.tunnel import HandoffBackend
 from nexavpn_desktop import messages
+from nexavpn_desktop.states import StateKind
 from nexavpn_desktop.views.enrolling import STEPS
 
 from .conftest import TEST_PASSWORD
@@ -69,6 +70,7 @@ def test_sign_in_happy_path_to_connected_view(qtbot, served, alice, gateway, mak
     assert rows == {("10.20.0.0/24", "engineering"), ("10.30.5.0/24", "engineering")}
     assert "Linux" in view.backend_value.text()
     assert view.state_label.text() == "Disconnected"
+    assert view.card.kind == StateKind.DISCONNECTED and not view.connect_button.is_on
     assert view.sync_value.text() != "never"
     assert not view.handoff_box.isVisible()
     # The password is gone from the form; the server and user are remembered.
@@ -81,8 +83,9 @@ def test_sign_in_happy_path_to_connected_view(qtbot, served, alice, gateway, mak
     qtbot.waitUntil(lambda: view.state == "connected" and window.tasks.idle, timeout=10000)
     assert tunnel.up is not None and "10.20.0.0/24" in tunnel.up.allowed_ips
     assert view.state_label.text() == "Connected"
-    assert view.handshake_label.text() == "Last handshake: 7 s ago"
-    assert view.connect_button.text() == "Disconnect"
+    assert view.card.kind == StateKind.CONNECTED
+    assert view.card.detail().startswith("Last handshake 7 s ago.")
+    assert view.connect_button.text() == "Disconnect" and view.connect_button.is_on
     tray = window.tray
     assert tray.state_action.text() == "Connected"
     assert tray.disconnect_action.isEnabled() and not tray.connect_action.isEnabled()

@@ -6,10 +6,18 @@ the four steps a user cares about.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .common import title_label
+from ..icons import brand_pixmap
+from .common import ToneLabel, title_label
 
 STEPS: list[tuple[str, tuple[str, ...]]] = [
     ("Signing in", ("checking", "signing in", "signed in", "opening the browser",
@@ -38,13 +46,25 @@ class EnrollingView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step_labels = [QLabel(self) for _ in STEPS]
-        self.detail_label = QLabel(self)
+        self.step_labels = [ToneLabel("", self) for _ in STEPS]
+        self.detail_label = ToneLabel("", self, tone="muted")
         self.detail_label.setWordWrap(True)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setRange(0, 100)
+        self.progress_bar.setAccessibleName("Setting up this computer")
+        logo = QLabel(self)
+        logo.setPixmap(brand_pixmap(96))
+        logo.setFixedSize(48, 48)
+        logo.setScaledContents(True)
+        logo.setAccessibleName("NexaVPN")
         layout = QVBoxLayout(self)
-        layout.addWidget(title_label("Setting up this computer", self))
+        layout.setContentsMargins(32, 24, 32, 20)
+        layout.setSpacing(10)
+        layout.addWidget(logo, 0, Qt.AlignmentFlag.AlignHCenter)
+        heading = title_label("Setting up this computer", self, scale=1.6)
+        heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(heading)
+        layout.addSpacing(8)
         for label in self.step_labels:
             layout.addWidget(label)
         layout.addWidget(self.progress_bar)
@@ -95,10 +115,10 @@ class EnrollingView(QWidget):
         for i, ((text, _p), label) in enumerate(zip(STEPS, self.step_labels, strict=True)):
             if i < self.current:
                 label.setText(f"✓  {text}")
-                label.setStyleSheet("color: #1e7e34;")
+                label.set_tone("ok")
             elif i == self.current:
                 label.setText(f"➜  <b>{text}…</b>")
-                label.setStyleSheet("")
+                label.set_tone("")
             else:
                 label.setText(f"○  {text}")
-                label.setStyleSheet("color: #7a7a7a;")
+                label.set_tone("muted")

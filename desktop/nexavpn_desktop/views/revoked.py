@@ -1,76 +1,88 @@
-"""Revoked: this device can no longer connect; the user may register again or sign out."""
+"""Revoked (or a key that no longer matches): no connecting; register again or sign out."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from .common import message_label, show_message, title_label
+from ..states import StateKind
+from .common import BUTTON_HEIGHT, ToneLabel, message_label, name, show_message
+from .status_card import StatusCard
+from .toggle import ConnectToggle
 
-#: reason → (title, explanation, why connect is off)
-REASONS: dict[str, tuple[str, str, str]] = {
+#: reason → (card kind, headline, card detail, explanation, re-register button)
+REASONS: dict[str, tuple[StateKind, str, str, str, str]] = {
     "revoked": (
-        "This device was revoked",
+        StateKind.REVOKED, "This device was revoked", "It can no longer connect.",
         "An administrator (or you, from another device) revoked this computer. Its VPN "
-        "profile has been removed and it can no longer connect. If this was a mistake, ask "
-        "your administrator, then register this computer again.",
-        "A revoked device cannot connect.",
+        "profile has been removed. If this was a mistake, ask your administrator, then "
+        "register this computer again.",
+        "Register this computer again",
     ),
     "key_mismatch": (
-        "This installation's key is no longer registered",
-        "The server now has a different key for this device than this installation holds: "
-        "another NexaVPN installation on this computer registered it again, a backup was "
-        "restored, or a key change finished elsewhere. The new profile was not applied and the "
-        "tunnel is down, because it could never connect with this key. Register this "
-        "installation again to use it here (the other installation then stops working).",
-        "This installation's key does not match the server's.",
+        StateKind.KEY_MISMATCH, "This installation's key is no longer registered",
+        "The tunnel is down: it could never connect with this key.",
+        "The server now has a different key for this device than this installation holds "
+        "(another installation registered it again, or a backup was restored). Register this "
+        "installation again to use it here; the other one then stops working.",
+        "Register this installation again",
     ),
 }
 
 
 class RevokedView(QWidget):
-    """A clear dead end: connect disabled, sign out (or register this computer again)."""
+    """A clear dead end: the card says revoked, the toggle is off and disabled."""
 
     reenroll_requested = Signal()
     sign_out_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = title = title_label(REASONS["revoked"][0], self)
-        title.setStyleSheet("color: #b3261e;")
-        self.text = text = QLabel(REASONS["revoked"][1], self)
-        text.setWordWrap(True)
-        self.reason = "revoked"
-        self.connect_button = QPushButton("Connect", self)
+        self.card = StatusCard(self)
+        self.connect_button = ConnectToggle(self)
         self.connect_button.setEnabled(False)
-        self.connect_button.setToolTip(REASONS["revoked"][2])
+        self.card.set_accessory(self.connect_button)
+        self.title = self.card.headline_label
+        self.text = text = ToneLabel("", self, tone="muted")
+        text.setWordWrap(True)
         self.reenroll_button = QPushButton("Register this computer again", self)
+        name(self.reenroll_button, "Register this computer again",
+             "Creates a new device for this computer; an administrator may have to approve it.")
         self.sign_out_button = QPushButton("Sign out", self)
+        name(self.sign_out_button, "Sign out")
         self.message_label = message_label(self)
+        for button in (self.reenroll_button, self.sign_out_button):
+            button.setMinimumHeight(BUTTON_HEIGHT)
         row = QHBoxLayout()
-        row.addWidget(self.connect_button)
-        row.addStretch(1)
         row.addWidget(self.reenroll_button)
+        row.addStretch(1)
         row.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(title)
+        layout.setContentsMargins(20, 20, 20, 14)
+        layout.setSpacing(12)
+        layout.addWidget(self.card)
         layout.addWidget(text)
         layout.addWidget(self.message_label)
         layout.addLayout(row)
         layout.addStretch(1)
+        QWidget.setTabOrder(self.reenroll_button, self.sign_out_button)
         self.reenroll_button.clicked.connect(self.reenroll_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.reason = "revoked"
+        self.set_reason("revoked")
 
     def set_reason(self, reason: str) -> None:
-        """Revoked, or this installation's key no longer matching the server's."""
-        title, text, tip = REASONS.get(reason, REASONS["revoked"])
-        self.reason = reason
-        self.title.setText(title)
+        """``revoked``, or ``key_mismatch``: this installation's key is not the server's."""
+        kind, headline, detail, text, button = REASONS.get(reason, REASONS["revoked"])
+        self.reason = reason if reason in REASONS else "revoked"
+        self.card.show_state(kind, headline, detail)
         self.text.setText(text)
+        self.reenroll_button.setText(button)
+        self.reenroll_button.setAccessibleName(button)
+        tip = ("A revoked device cannot connect." if kind == StateKind.REVOKED
+               else "This installation's key does not match the server's.")
         self.connect_button.setToolTip(tip)
-        self.reenroll_button.setText("Register this installation again"
-                                     if reason == "key_mismatch"
-                                     else "Register this computer again")
+        self.connect_button.setAccessibleDescription(tip)
 
     def set_busy(self, busy: bool) -> None:
         """No double clicks while a call runs."""

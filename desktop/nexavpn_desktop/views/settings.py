@@ -14,7 +14,15 @@ import nexavpn_client
 from nexavpn_client.app import Status
 
 from .. import __version__
-from .common import mono_font, split_fingerprint, title_label
+from .common import (
+    BUTTON_HEIGHT,
+    ToneLabel,
+    grouped,
+    mono_font,
+    name,
+    split_fingerprint,
+    title_label,
+)
 from .connected import BACKEND_NAMES
 
 TRUST_TEXT = {
@@ -52,21 +60,29 @@ class SettingsView(QWidget):
                       self.logs_value, self.versions_value):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_logs_button = QPushButton("Open logs folder", self)
+        name(self.open_logs_button, "Open logs folder")
         self.open_logs_button.setEnabled(log_dir is not None)
         self.back_button = QPushButton("Back", self)
         self.sign_out_button = QPushButton("Sign out", self)
+        name(self.back_button, "Back")
+        for button in (self.back_button, self.open_logs_button, self.sign_out_button):
+            button.setMinimumHeight(BUTTON_HEIGHT)
+        name(self.sign_out_button, "Sign out")
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.versions_value.setWordWrap(True)
         self.form = form
-        form.addRow("Server", self.server_value)
-        form.addRow("Server trust", self.trust_value)
-        form.addRow("Server certificate (SHA-256)", self.cert_fp_value)
-        form.addRow("Signed in as", self.user_value)
-        form.addRow("Device name", self.device_value)
-        form.addRow("Device fingerprint", self.device_fp_value)
-        form.addRow("Tunnel backend", self.backend_value)
-        form.addRow("Versions", self.versions_value)
-        form.addRow("Logs folder", self.logs_value)
+        form.addRow(ToneLabel("Server", self, tone="muted"), self.server_value)
+        form.addRow(ToneLabel("Server trust", self, tone="muted"), self.trust_value)
+        form.addRow(ToneLabel("Server certificate (SHA-256)", self, tone="muted"),
+                    self.cert_fp_value)
+        form.addRow(ToneLabel("Signed in as", self, tone="muted"), self.user_value)
+        form.addRow(ToneLabel("Device name", self, tone="muted"), self.device_value)
+        form.addRow(ToneLabel("Device fingerprint", self, tone="muted"), self.device_fp_value)
+        form.addRow(ToneLabel("Tunnel backend", self, tone="muted"), self.backend_value)
+        form.addRow(ToneLabel("Versions", self, tone="muted"), self.versions_value)
+        form.addRow(ToneLabel("Logs folder", self, tone="muted"), self.logs_value)
 
         row = QHBoxLayout()
         row.addWidget(self.back_button)
@@ -74,6 +90,8 @@ class SettingsView(QWidget):
         row.addWidget(self.open_logs_button)
         row.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 20, 20, 14)
+        layout.setSpacing(12)
         layout.addWidget(title_label("Settings & about", self))
         layout.addLayout(form)
         layout.addStretch(1)
@@ -110,7 +128,7 @@ class SettingsView(QWidget):
         self.cert_fp_value.setText(split_fingerprint(server_fingerprint) or "—")
         self.user_value.setText((s.user if s else None) or "—")
         self.device_value.setText((s.device_name if s else None) or "—")
-        self.device_fp_value.setText(split_fingerprint(device_fingerprint) or "—")
+        self.device_fp_value.setText(grouped(device_fingerprint) or "—")
         self.form.setRowVisible(self.device_fp_value, device_fingerprint is not None)
         backend = (s.tunnel_backend if s else None) or ""
         self.backend_value.setText(BACKEND_NAMES.get(backend, backend) or "—")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -23,11 +23,15 @@ from nexavpn_client import errors
 from nexavpn_client.app import ServerCheck
 from nexavpn_client.tls import normalize_server_url
 
+from ..icons import brand_pixmap
 from ..messages import message_for
 from .common import (
-    NOTE_STYLE,
+    BUTTON_HEIGHT,
+    TintedFrame,
+    ToneLabel,
     message_label,
     mono_font,
+    name,
     show_message,
     split_fingerprint,
     title_label,
@@ -54,25 +58,25 @@ class SignInView(QWidget):
 
         self.url_edit = QLineEdit(self)
         self.url_edit.setPlaceholderText("https://vpn.example.com")
-        self.url_edit.setAccessibleName("Server address")
+        name(self.url_edit, "Server address", "The address your administrator gave you.")
         self.url_hint = message_label(self)
         self.check_label = message_label(self)
 
         self.username_edit = QLineEdit(self)
-        self.username_edit.setAccessibleName("User name")
+        name(self.username_edit, "User name")
         self.password_edit = QLineEdit(self)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setAccessibleName("Password")
+        name(self.password_edit, "Password")
 
         self.sign_in_button = QPushButton("Sign in", self)
         self.sign_in_button.setDefault(True)
         self.sign_in_button.setEnabled(False)
+        self.sign_in_button.setMinimumHeight(BUTTON_HEIGHT + 4)
+        name(self.sign_in_button, "Sign in")
         self.error_label = message_label(self)
 
         # Trust box: shown for a certificate this computer does not trust.
-        self.trust_box = QFrame(self)
-        self.trust_box.setFrameShape(QFrame.Shape.StyledPanel)
-        self.trust_box.setStyleSheet(NOTE_STYLE)
+        self.trust_box = TintedFrame("connecting", self)
         self.trust_text = QLabel(self.trust_box)
         self.trust_text.setWordWrap(True)
         self.fingerprint_label = QLabel(self.trust_box)
@@ -81,10 +85,15 @@ class SignInView(QWidget):
         self.fingerprint_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
-        self.trust_button = QPushButton("The fingerprints match — trust this server",
+        name(self.fingerprint_label, "Server certificate fingerprint")
+        self.trust_button = QPushButton("They match — trust this server",
                                         self.trust_box)
+        name(self.trust_button, "Trust this server",
+             "Only if the fingerprint matches the one your administrator gave you.")
         self.trust_cancel_button = QPushButton("Cancel", self.trust_box)
+        name(self.trust_cancel_button, "Do not trust this server")
         tb = QVBoxLayout(self.trust_box)
+        tb.setContentsMargins(12, 10, 12, 10)
         tb.addWidget(self.trust_text)
         tb.addWidget(self.fingerprint_label)
         row = QHBoxLayout()
@@ -94,39 +103,96 @@ class SignInView(QWidget):
         tb.addLayout(row)
         self.trust_box.setVisible(False)
 
-        url_box = QVBoxLayout()
-        url_box.setSpacing(2)
-        url_box.addWidget(self.url_edit)
-        url_box.addWidget(self.url_hint)
-        url_box.addWidget(self.check_label)
-        form = QFormLayout()
-        form.addRow("Server address", url_box)
-        form.addRow("User name", self.username_edit)
-        form.addRow("Password", self.password_edit)
+        # Other ways to sign in (single sign-on) go under an "or" divider below the button.
+        self.sso_box = QWidget(self)
+        other = QVBoxLayout(self.sso_box)
+        other.setContentsMargins(0, 4, 0, 0)
+        other.setSpacing(8)
+        divider = QHBoxLayout()
+        for _ in range(2):
+            line = QFrame(self.sso_box)
+            line.setFrameShape(QFrame.Shape.HLine)
+            line.setFrameShadow(QFrame.Shadow.Plain)
+            line.setEnabled(False)
+            divider.addWidget(line, 1)
+        divider.insertWidget(1, ToneLabel("or", self.sso_box, tone="muted"))
+        other.addLayout(divider)
+        self.sso_layout = QVBoxLayout()
+        self.sso_layout.setSpacing(6)
+        other.addLayout(self.sso_layout)
+        self.sso_box.setVisible(False)
 
-        intro = QLabel("Sign in with the account your administrator gave you. This computer "
-                       "is then registered as one of your VPN devices.", self)
+        for edit in (self.url_edit, self.username_edit, self.password_edit):
+            edit.setMinimumHeight(30)
+
+        def field(label: str, widget: QWidget, *extra: QWidget) -> QVBoxLayout:
+            box = QVBoxLayout()
+            box.setSpacing(3)
+            caption = QLabel(label, self)
+            caption.setBuddy(widget)
+            box.addWidget(caption)
+            box.addWidget(widget)
+            for w in extra:
+                box.addWidget(w)
+            return box
+
+        self.logo = QLabel(self)
+        self.logo.setPixmap(brand_pixmap(112))
+        self.logo.setFixedSize(48, 48)
+        self.logo.setScaledContents(True)
+        self.logo.setAccessibleName("NexaVPN")
+        title = title_label("Sign in to NexaVPN", self, scale=1.6)
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        intro = ToneLabel("Use the account your administrator gave you. This computer is then "
+                          "registered as one of your VPN devices.", self, tone="muted")
         intro.setWordWrap(True)
+        intro.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+
+        column = QVBoxLayout()
+        column.setSpacing(10)
+        column.addWidget(self.logo, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(title)
+        column.addWidget(intro)
+        column.addSpacing(6)
+        column.addLayout(field("Server &address", self.url_edit, self.url_hint,
+                               self.check_label))
+        column.addWidget(self.trust_box)
+        column.addLayout(field("&User name", self.username_edit))
+        column.addLayout(field("&Password", self.password_edit))
+        column.addWidget(self.error_label)
+        column.addSpacing(4)
+        column.addWidget(self.sign_in_button)
+        column.addWidget(self.sso_box)
+        self.column = QWidget(self)
+        self.column.setLayout(column)
+        self.column.setMaximumWidth(420)
+        page = QWidget(self)
+        centre = QHBoxLayout()
+        centre.addStretch(1)
+        centre.addWidget(self.column, 12)
+        centre.addStretch(1)
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(16, 18, 16, 12)
+        page_layout.addLayout(centre)
+        page_layout.addStretch(1)
+        # A small window scrolls instead of squeezing the form (trust box + errors shown).
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(page)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout = QVBoxLayout(self)
-        layout.addWidget(title_label("Sign in to NexaVPN", self))
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.trust_box)
-        layout.addWidget(self.error_label)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.sign_in_button)
-        layout.addLayout(buttons)
-        # "Sign in with <provider>" buttons, filled from the server's /auth/providers.
-        self.sso_box = QFrame(self)
-        self.sso_layout = QVBoxLayout(self.sso_box)
-        self.sso_layout.setContentsMargins(0, 0, 0, 0)
-        self.sso_layout.addWidget(QLabel("Or use your organisation's account:", self.sso_box))
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
+
+        for a, b in ((self.url_edit, self.trust_button), (self.trust_button,
+                     self.trust_cancel_button), (self.trust_cancel_button, self.username_edit),
+                     (self.username_edit, self.password_edit),
+                     (self.password_edit, self.sign_in_button)):
+            QWidget.setTabOrder(a, b)
         self.sso_buttons: list[QPushButton] = []
         self._sso_url: str | None = None
-        self.sso_box.setVisible(False)
-        layout.addWidget(self.sso_box)
-        layout.addStretch(1)
 
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)
@@ -141,6 +207,16 @@ class SignInView(QWidget):
         self.password_edit.returnPressed.connect(self._submit)
         self.trust_button.clicked.connect(self._trust)
         self.trust_cancel_button.clicked.connect(self.hide_trust)
+
+    def add_sign_in_option(self, button: QPushButton) -> None:
+        """Offer another way to sign in (single sign-on) under an "or" divider."""
+        button.setParent(self.sso_box)
+        button.setMinimumHeight(BUTTON_HEIGHT + 4)
+        self.sso_layout.addWidget(button)
+        if not button.accessibleName():
+            button.setAccessibleName(button.text().replace("&", ""))
+        self.sso_box.setVisible(True)
+        QWidget.setTabOrder(self.sign_in_button, button)
 
     # -- input ------------------------------------------------------------------------------
 
@@ -302,7 +378,7 @@ class SignInView(QWidget):
                     "(for example a self-signed one). Compare this SHA-256 fingerprint with "
                     "the one your administrator gave you:")
         self.trust_text.setText(text)
-        self.fingerprint_label.setText(split_fingerprint(fingerprint) or "")
+        self.fingerprint_label.setText(split_fingerprint(fingerprint, lines=4) or "")
         self.trust_box.setVisible(True)
 
     def hide_trust(self) -> None:
