@@ -69,6 +69,10 @@ def error_from_response(resp: requests.Response) -> errors.ApiError:
     if retry is not None and not isinstance(details.get("retry_after"), int):
         details = {**details, "retry_after": retry}
     cls = _CODE_TO_ERROR.get(code) or _STATUS_TO_ERROR.get(resp.status_code)
+    if resp.status_code == 401 and details.get("reason") in ("device_revoked", "device_deleted"):
+        # The session was bound to this device and ended with it: the device is gone, and
+        # signing in again would not bring it back.
+        cls = errors.DeviceRevoked
     if cls is None:
         if resp.status_code >= 500:
             cls = errors.ServerError

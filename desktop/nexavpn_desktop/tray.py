@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .icons import state_icon
-from .states import SHORT_TEXT, TUNNEL_UP, StateKind, kind_of
+from .states import SHORT_TEXT, TUNNEL_UP, StateKind, describe, kind_of
 from .window import MainWindow
 
 #: The tray menu's first line per state (the same words as the status card's states).
@@ -66,7 +66,11 @@ class Tray(QObject):
 
     def update_state(self, state: str) -> None:
         """Icon, tooltip and which actions make sense now."""
-        text = STATE_TEXT.get(state, state)
+        status = self.window.status
+        shown = describe(status) if status is not None else None
+        # The card's own words when they describe this state (e.g. "No response … since 12:03").
+        text = shown.headline if shown is not None and str(shown.kind) == state else (
+            STATE_TEXT.get(state, state))
         self.state_action.setText(text)
         handoff = bool(self.window.status and self.window.status.tunnel_backend == "handoff")
         kind = kind_of(state) if state in STATE_TEXT else None

@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
 
     def _apply_status(self, status: Status) -> None:
         self.status = status
-        kind = status.state.kind
+        kind = status.state.kind if status.state is not None else None
         if kind is ConnectionKind.REVOKED:
             self.show_revoked()
             return
@@ -591,7 +591,15 @@ class MainWindow(QMainWindow):
 
     def _reenroll(self) -> None:
         self.tasks.run("reenroll", reenroll_job, self.client, on_success=self._route,
-                       on_failure=lambda exc, text: self.revoked.show_error(text))
+                       on_failure=self._reenroll_failed)
+
+    def _reenroll_failed(self, exc: Exception, text: str) -> None:
+        """The session died with the revoked device: registering again needs a new sign-in."""
+        if isinstance(exc, errors.SessionExpired | errors.DeviceRevoked):
+            server = self.status.server if self.status else None
+            self.show_sign_in("Sign in again to register this computer.", url=server)
+            return
+        self.revoked.show_error(text)
 
     def request_sign_out(self) -> None:
         """Sign out; for a registered device first ask whether to remove it from the server."""

@@ -92,9 +92,9 @@ def test_key_mismatch_view_and_reregistration(qtbot, make_window, client, server
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.revoked, timeout=10000)
     assert window.state == "key_mismatch"
     assert "no longer registered" in window.revoked.title.text()
-    assert "another NexaVPN installation" in window.revoked.text.text()
+    assert "another installation" in window.revoked.text.text()
     assert tunnel.up is None
-    assert window.tray.state_action.text().startswith("This installation's key")
+    assert "key does not match" in window.tray.state_action.text()
     click(qtbot, window.revoked.reenroll_button)
     wait_view(qtbot, window, window.connected)
     mine = keys.public_key_from_private(client.secrets.get("device_private_key"))

@@ -7,7 +7,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,21 @@ from cryptography.x509.oid import NameOID
 from nexavpn_gateway.client import ControlPlaneClient, TlsVerificationFailed
 from nexavpn_gateway.config import SettingsError, load_settings
 from nexavpn_shared.tls_pin import der_fingerprint, format_fingerprint, normalize_fingerprint
-from tests.gateway.test_client import _Hello
 
+
+class _Hello(BaseHTTPRequestHandler):
+    """A TLS test server's one answer: an empty agent config."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b'{"revision": 1, "interface": {"address": "10.8.0.1/24"}, "peers": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 def _self_signed(tmp: Path, name: str) -> tuple[Path, Path, str]:
     """A self-signed certificate like ``nexavpn-server serve --self-signed`` makes."""

@@ -71,6 +71,7 @@ class EnrollingView(QWidget):
         layout.addWidget(self.detail_label)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop waiting for the sign-in in the browser.")
+        self.cancel_button.setAccessibleName("Cancel single sign-on")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
         row = QHBoxLayout()
