@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .green import is_green
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_PHASE = "nexavpn_read_phase"
+
+# How long a writer waits for SQLite's write lock before the request gets a 503.
+LOCK_WAIT_SECONDS = 30.0
+# Under gevent the wait happens in Python (see _begin_immediate_cooperatively); SQLite's own busy
+# handler then only bridges a few milliseconds, because it sleeps with the whole worker stopped.
+_GREEN_BUSY_TIMEOUT_MS = 5
 
 
 @event.listens_for(Engine, "connect")
@@ -22,7 +32,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    busy_ms = _GREEN_BUSY_TIMEOUT_MS if is_green() else int(LOCK_WAIT_SECONDS * 1000)
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-32768")
@@ -43,8 +54,42 @@ def _sqlite_begin(conn) -> None:
         return
     if has_request_context() and (request.method in _READ_METHODS or g.get(_READ_PHASE)):
         conn.exec_driver_sql("BEGIN")
+    elif is_green():
+        _begin_immediate_cooperatively(conn)
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _begin_immediate_cooperatively(conn) -> None:
+    """BEGIN IMMEDIATE that waits for the write lock without stopping the gevent worker.
+
+    SQLite's busy handler sleeps inside C: under gevent that stops every greenlet of the
+    process, including one of ours that holds the lock and only needs the hub to finish (it
+    may be reading its request body). Workers then sat out the whole busy timeout together
+    and answered 503. Here each attempt blocks at most a few milliseconds, and the wait
+    between attempts is a cooperative sleep. The last attempt goes through SQLAlchemy so a
+    lock that never frees becomes the usual OperationalError (a 503).
+    """
+    import gevent
+
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.001
+    while time.monotonic() < deadline:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc):
+                break  # not a lock wait: let SQLAlchemy raise it, wrapped as usual
+        gevent.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+        pause = min(pause * 2, 0.02)
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

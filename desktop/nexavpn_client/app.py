@@ -1138,6 +1138,9 @@ class ClientApp:
                     _url, session, _state = self._server()
                     session.call(session.api.logout)
                     server_revoked = True
+                except errors.DeviceRevoked:
+                    # Revoking or deleting the device ended the sessions bound to it already.
+                    server_revoked = True
                 except (errors.SessionExpired, errors.NotLoggedIn) as exc:
                     if device_removed:  # removing the device ended its session already
                         server_revoked = True

@@ -362,7 +362,7 @@ def test_heartbeat_does_not_touch_other_gateways_devices(app, client, user):
     assert device_row(app, dev["id"])["last_handshake_at"] is None
 
 
-def test_heartbeat_refuses_a_key_in_use_elsewhere_and_audits(app, client, gw, user):
+def test_heartbeat_refuses_a_key_in_use_elsewhere_and_audits(app, client, api, gw, user):
     """Another gateway's key or a device's (also a revoked one) would let this gateway steer
     traffic meant for it: 409, the stored key stays, and the attempt is audited."""
     from nexavpn_api.extensions import db
@@ -370,12 +370,13 @@ def test_heartbeat_refuses_a_key_in_use_elsewhere_and_audits(app, client, gw, us
 
     gid, ah = gw
     _, h = user
+    h2 = api.headers(api.login("alice")["access_token"])  # a session binds to one device
     own = new_key()
     assert client.post(HB, json={"public_key": own}, headers=ah).status_code == 204
     other_key = new_key()
     make_gateway(app, "other", vpn_cidr="10.9.0.0/24", public_key=other_key)
     dev = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
-    revoked = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
+    revoked = client.post(E, json=enroll_body(), headers=h2).get_json()["device"]
     assert client.post(f"{D}/{revoked['id']}/revoke", json={}, headers=h).status_code == 200
     for key, holder in (
         (other_key, "gateway"),

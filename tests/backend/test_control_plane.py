@@ -108,15 +108,17 @@ def test_two_servers_on_one_postgres(tmp_path: Path, pg_app) -> None:
 
         # kill -9 one server in the middle of an enrollment storm: every 2xx is persisted,
         # no address is handed out twice, and the agent carries on against the survivor.
-        tokens = {s.base: [login(s.base, f"u{i}") for i in range(10)] for s in (a, b)}
+        # One session per device: a session that enrolled is bound to its device.
+        tokens = {s.base: [[login(s.base, f"u{i}") for _ in range(6)] for i in range(10)]
+                  for s in (a, b)}
         results: list[tuple[int, Any]] = []
         lock = threading.Lock()
 
         def enroll_many(base: str, user: int) -> None:
-            for _ in range(6):
+            for n in range(6):
                 try:
                     status, body, _ = call(base, "POST", ENROLL, enroll_body(),
-                                           tokens[base][user], timeout=30)
+                                           tokens[base][user][n], timeout=30)
                 except OSError as exc:
                     status, body = 0, repr(exc)
                 with lock:

@@ -434,7 +434,8 @@ def test_factory_on_this_linux_box(tmp_path, monkeypatch):
 
 def _dump_with_handshake(ts: int) -> str:
     gw = keys.generate_keypair().public_key
-    return ("PRIVATE\tPUBLIC\t0\toff\n"
+    own = keys.generate_keypair()
+    return (f"{own.private_key}\t{own.public_key}\t0\toff\n"
             f"{gw}\t(none)\t198.51.100.7:51820\t10.20.0.0/24\t{ts}\t100\t200\t25\n")
 
 

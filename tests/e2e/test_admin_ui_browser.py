@@ -386,8 +386,11 @@ def test_admin_runs_the_vpn_from_the_console(server: Server, browser: WebDriver,
     dialog_closed(d)
     text_appears(d, "[data-testid=device-status]", "revoked")
     assert not d.find_elements(By.XPATH, "//button[normalize-space()='Revoke']")
+    # Revoking the device ended the session bound to it: the laptop's token is refused and
+    # the answer names the reason.
     profile = server.call("GET", f"/devices/{device['id']}/profile", user_token)
-    assert profile.status_code == 410, profile.text
+    assert profile.status_code == 401, profile.text
+    assert profile.json()["error"]["details"]["reason"] == "device_revoked"
 
     # Those actions are in the audit log; filters and details work.
     nav(d, "Audit log", "Audit log")
@@ -462,6 +465,9 @@ def test_admin_runs_the_vpn_from_the_console(server: Server, browser: WebDriver,
 
 
 def test_unknown_page_shows_404_after_sign_in(server: Server, browser: WebDriver, shots) -> None:
+    # The browser is shared by the module and sessions survive a reload: start signed out.
+    browser.get(server.url + "/login")
+    browser.delete_all_cookies()
     browser.get(server.url + "/no/such/page")
     wait_for(browser, lambda d: d.current_url.endswith("/login"), "sign-in first")
     sign_in(browser, "admin", ADMIN_PASSWORD)

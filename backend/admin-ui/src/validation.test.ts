@@ -29,7 +29,7 @@ const CIDR_CASES: [string, string | null][] = [
   ['', ADDR],
   ['1.2.3/24', ADDR],
   ['fd00::/129', 'prefix length must be 0-128'],
-  ['  10.1.0.0/16  ', null],
+  ['  10.1.0.0/16  ', 'must not start or end with white space'],
   ['12345::/16', ADDR],
   ['1:2:3:4:5:6:7:8::/128', ADDR],
   ['::1.2.3.4/128', null],
