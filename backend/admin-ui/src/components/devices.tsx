@@ -7,7 +7,8 @@ import type { Device, DeviceStatus, Id } from '../api/types'
 import { useApi } from '../auth'
 import { fmtTime, keyFingerprint } from '../format'
 import { useLookups, useQuery } from '../hooks'
-import { Badge, ErrorMessage } from './ui'
+import { ListShell } from './ListShell'
+import { Badge } from './ui'
 
 const STATUS_TONE: Record<DeviceStatus, 'good' | 'warn' | 'bad'> = {
   active: 'good',
@@ -74,49 +75,45 @@ export function PendingQueue({ onApproved }: { onApproved?: (device: Device) => 
         These devices have an address but are on no gateway until you approve them. Check the key with the user before
         approving.
       </p>
-      <ErrorMessage error={queue.error ?? error} />
-      {items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Device</th>
-                <th>User</th>
-                <th>Platform</th>
-                <th>Key</th>
-                <th>Enrolled</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((d) => (
-                <tr key={String(d.id)} data-pending-id={String(d.id)}>
-                  <td>
-                    <Link to={`/devices/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>
-                  </td>
-                  <td>{userName(d.user_id)}</td>
-                  <td>{d.platform}</td>
-                  <td>
-                    <KeyFingerprint publicKey={d.public_key} />
-                  </td>
-                  <td className="nowrap">{fmtTime(d.created_at)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="button-small"
-                      aria-label={`Approve ${d.name}`}
-                      disabled={busy !== null}
-                      onClick={() => void approve(d)}
-                    >
-                      {busy === String(d.id) ? 'Approving…' : 'Approve'}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListShell
+        query={queue}
+        error={queue.error ?? error}
+        columns={
+          <>
+            <th>Device</th>
+            <th>User</th>
+            <th>Platform</th>
+            <th>Key</th>
+            <th>Enrolled</th>
+            <th />
+          </>
+        }
+        rowKey={(d) => String(d.id)}
+        row={(d) => (
+          <tr data-pending-id={String(d.id)}>
+            <td>
+              <Link to={`/devices/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>
+            </td>
+            <td>{userName(d.user_id)}</td>
+            <td>{d.platform}</td>
+            <td>
+              <KeyFingerprint publicKey={d.public_key} />
+            </td>
+            <td className="nowrap">{fmtTime(d.created_at)}</td>
+            <td>
+              <button
+                type="button"
+                className="button-small"
+                aria-label={`Approve ${d.name}`}
+                disabled={busy !== null}
+                onClick={() => void approve(d)}
+              >
+                {busy === String(d.id) ? 'Approving…' : 'Approve'}
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </div>
   )
 }

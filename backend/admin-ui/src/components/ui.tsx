@@ -1,4 +1,4 @@
-// Small shared pieces: errors, fields, loading/empty states, pagination, badges, copy.
+// Small shared pieces: errors, fields, loading/empty states, badges, copy (list pagination is in ListShell).
 
 import { useEffect, useId, useRef, useState } from 'react'
 import type { ReactNode } from 'react'
@@ -94,40 +94,6 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
 
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>
-}
-
-interface PaginationProps {
-  page: number
-  perPage: number
-  total: number
-  onPage: (page: number) => void
-}
-
-export function Pagination({ page, perPage, total, onPage }: PaginationProps) {
-  const pages = Math.max(1, Math.ceil(total / perPage))
-  if (total === 0) return null
-  const first = (page - 1) * perPage + 1
-  const last = Math.min(total, page * perPage)
-  if (pages === 1 && page === 1) {
-    return (
-      <p className="pagination muted">
-        {total} {total === 1 ? 'item' : 'items'}
-      </p>
-    )
-  }
-  return (
-    <nav className="pagination" aria-label="Pagination">
-      <button type="button" onClick={() => onPage(page - 1)} disabled={page <= 1}>
-        ‹ Previous
-      </button>
-      <span>
-        {first}–{last} of {total} · page {page} of {pages}
-      </span>
-      <button type="button" onClick={() => onPage(page + 1)} disabled={page >= pages}>
-        Next ›
-      </button>
-    </nav>
-  )
 }
 
 export function Badge({ tone, children }: { tone: 'good' | 'bad' | 'neutral' | 'warn'; children: ReactNode }) {

@@ -1,12 +1,13 @@
 // Audit log: filter by actor and target names, action, target type and time range (UTC);
 // names shown next to ids; details expand per row. actor_id/target_id still work in links.
 
-import { Fragment, useState } from 'react'
+import { useState } from 'react'
 import type { FormEvent } from 'react'
 import { useSearchParams } from 'react-router-dom'
 import type { AuditEntry, Id } from '../api/types'
 import { useApi } from '../auth'
-import { Empty, Field, FormError, Loading, Pagination, fieldErrorsOf } from '../components/ui'
+import { ListShell } from '../components/ListShell'
+import { Field, FormError, fieldErrorsOf } from '../components/ui'
 import { fmtTime, utcInputToIso } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
@@ -158,73 +159,64 @@ export function AuditPage() {
           {applied.target_id && `target #${applied.target_id}`} (from a link; Clear removes it).
         </p>
       )}
-      <FormError error={list.error} fields={[...FILTERS]} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && (
-        <Empty>{filtered ? 'No audit event matches these filters.' : 'No audit events yet.'}</Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <>
-          <div className="table-wrap">
-            <table className="audit-table">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Action</th>
-                  <th>Actor</th>
-                  <th>Target</th>
-                  <th>IP</th>
-                  <th>
-                    <span className="sr-only">Details</span>
-                  </th>
+      <ListShell
+        query={list}
+        showError={(error) => <FormError error={error} fields={[...FILTERS]} />}
+        empty={filtered ? 'No audit event matches these filters.' : 'No audit events yet.'}
+        paging={{
+          page,
+          perPage: PER_PAGE,
+          onPage: (p) => {
+            const next = new URLSearchParams(params)
+            next.set('page', String(p))
+            setParams(next)
+          },
+        }}
+        tableClassName="audit-table"
+        columns={
+          <>
+            <th>When</th>
+            <th>Action</th>
+            <th>Actor</th>
+            <th>Target</th>
+            <th>IP</th>
+            <th>
+              <span className="sr-only">Details</span>
+            </th>
+          </>
+        }
+        rowKey={(a) => String(a.id)}
+        row={(a) => {
+          const id = String(a.id)
+          const isOpen = open.has(id)
+          const hasDetails = a.details !== null && Object.keys(a.details).length > 0
+          return (
+            <>
+              <tr data-action={a.action}>
+                <td className="nowrap">{fmtTime(a.at)}</td>
+                <td className="mono">{a.action}</td>
+                <td>{actorLabel(a, userName)}</td>
+                <td>{targetLabel(a)}</td>
+                <td className="mono">{a.ip ?? '—'}</td>
+                <td>
+                  {hasDetails && (
+                    <button type="button" className="button-small" aria-expanded={isOpen} onClick={() => toggle(id)}>
+                      {isOpen ? 'Hide details' : 'Details'}
+                    </button>
+                  )}
+                </td>
+              </tr>
+              {isOpen && (
+                <tr className="details-row">
+                  <td colSpan={6}>
+                    <pre>{JSON.stringify(a.details, null, 2)}</pre>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((a) => {
-                  const id = String(a.id)
-                  const isOpen = open.has(id)
-                  const hasDetails = a.details !== null && Object.keys(a.details).length > 0
-                  return (
-                    <Fragment key={id}>
-                      <tr data-action={a.action}>
-                        <td className="nowrap">{fmtTime(a.at)}</td>
-                        <td className="mono">{a.action}</td>
-                        <td>{actorLabel(a, userName)}</td>
-                        <td>{targetLabel(a)}</td>
-                        <td className="mono">{a.ip ?? '—'}</td>
-                        <td>
-                          {hasDetails && (
-                            <button type="button" className="button-small" aria-expanded={isOpen} onClick={() => toggle(id)}>
-                              {isOpen ? 'Hide details' : 'Details'}
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                      {isOpen && (
-                        <tr className="details-row">
-                          <td colSpan={6}>
-                            <pre>{JSON.stringify(a.details, null, 2)}</pre>
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  )
-                })}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            page={page}
-            perPage={PER_PAGE}
-            total={list.data.total}
-            onPage={(p) => {
-              const next = new URLSearchParams(params)
-              next.set('page', String(p))
-              setParams(next)
-            }}
-          />
-        </>
-      )}
+              )}
+            </>
+          )
+        }}
+      />
     </section>
   )
 }

@@ -5,7 +5,8 @@
 import { Link, useSearchParams } from 'react-router-dom'
 import { useApi } from '../auth'
 import { DeviceStatusBadge, KeyFingerprint, PendingQueue, historyHref } from '../components/devices'
-import { Badge, Empty, ErrorMessage, Loading, Pagination } from '../components/ui'
+import { ListShell } from '../components/ListShell'
+import { Badge } from '../components/ui'
 import { fmtTime } from '../format'
 import { useLookups, useQuery } from '../hooks'
 
@@ -85,73 +86,62 @@ export function DevicesPage() {
         )}
       </div>
       {status !== 'revoked' && <PendingQueue onApproved={() => list.reload()} />}
-      <ErrorMessage error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && (
-        <Empty>
-          {filtered
+      <ListShell
+        query={list}
+        empty={
+          filtered
             ? 'No device matches these filters.'
-            : 'No devices yet. Devices appear here when users enroll them with the NexaVPN client.'}
-        </Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Device</th>
-                  <th>User</th>
-                  <th>Platform</th>
-                  <th>Status</th>
-                  <th>Key</th>
-                  <th>VPN IP</th>
-                  <th>Gateway</th>
-                  <th>Last handshake</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((d) => (
-                  <tr key={String(d.id)} data-device-id={String(d.id)}>
-                    <td>
-                      <Link to={`/devices/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>
-                    </td>
-                    <td>{userName(d.user_id)}</td>
-                    <td>{d.platform}</td>
-                    <td>
-                      <DeviceStatusBadge status={d.status} />{' '}
-                      {d.status === 'active' && d.online && <Badge tone="good">online</Badge>}
-                      {d.rotation_required && <Badge tone="warn">rotation required</Badge>}
-                    </td>
-                    <td>
-                      <KeyFingerprint publicKey={d.public_key} />
-                    </td>
-                    <td className="mono vpn-ip">{d.vpn_ip ?? '—'}</td>
-                    <td>{gatewayName(d.gateway_id)}</td>
-                    <td className="nowrap">{fmtTime(d.last_handshake_at)}</td>
-                    <td>
-                      <Link to={historyHref(d.id)} aria-label={`History of ${d.name}`}>
-                        History
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            page={page}
-            perPage={PER_PAGE}
-            total={list.data.total}
-            onPage={(p) => {
-              const next = new URLSearchParams(params)
-              next.set('page', String(p))
-              setParams(next)
-            }}
-          />
-        </>
-      )}
+            : 'No devices yet. Devices appear here when users enroll them with the NexaVPN client.'
+        }
+        paging={{
+          page,
+          perPage: PER_PAGE,
+          onPage: (p) => {
+            const next = new URLSearchParams(params)
+            next.set('page', String(p))
+            setParams(next)
+          },
+        }}
+        columns={
+          <>
+            <th>Device</th>
+            <th>User</th>
+            <th>Platform</th>
+            <th>Status</th>
+            <th>Key</th>
+            <th>VPN IP</th>
+            <th>Gateway</th>
+            <th>Last handshake</th>
+            <th />
+          </>
+        }
+        rowKey={(d) => String(d.id)}
+        row={(d) => (
+          <tr data-device-id={String(d.id)}>
+            <td>
+              <Link to={`/devices/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>
+            </td>
+            <td>{userName(d.user_id)}</td>
+            <td>{d.platform}</td>
+            <td>
+              <DeviceStatusBadge status={d.status} />{' '}
+              {d.status === 'active' && d.online && <Badge tone="good">online</Badge>}
+              {d.rotation_required && <Badge tone="warn">rotation required</Badge>}
+            </td>
+            <td>
+              <KeyFingerprint publicKey={d.public_key} />
+            </td>
+            <td className="mono vpn-ip">{d.vpn_ip ?? '—'}</td>
+            <td>{gatewayName(d.gateway_id)}</td>
+            <td className="nowrap">{fmtTime(d.last_handshake_at)}</td>
+            <td>
+              <Link to={historyHref(d.id)} aria-label={`History of ${d.name}`}>
+                History
+              </Link>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   )
 }

@@ -5,19 +5,8 @@ import { useState } from 'react'
 import type { FormEvent } from 'react'
 import type { Gateway, GatewayCreated, GatewayWrite } from '../api/types'
 import { useApi } from '../auth'
-import {
-  Badge,
-  ConfirmDialog,
-  CopyButton,
-  Empty,
-  ErrorMessage,
-  Field,
-  FormError,
-  Loading,
-  Modal,
-  Pagination,
-  fieldErrorsOf,
-} from '../components/ui'
+import { ListShell } from '../components/ListShell'
+import { Badge, ConfirmDialog, CopyButton, Field, FormError, Modal, fieldErrorsOf } from '../components/ui'
 import { ServerIdentity } from '../components/ServerIdentity'
 import { fmtTime } from '../format'
 import { useQuery } from '../hooks'
@@ -56,69 +45,55 @@ export function GatewaysPage() {
         </div>
       )}
       {created && <AgentToken gateway={created} onDone={() => setCreated(null)} />}
-      <ErrorMessage error={list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && (
-        <Empty>No gateways yet. Create one, then start the agent on the gateway host.</Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Status</th>
-                  <th>Endpoint</th>
-                  <th>Public key</th>
-                  <th>VPN network</th>
-                  <th>Peers</th>
-                  <th>Last seen</th>
-                  <th>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((g) => (
-                  <tr key={String(g.id)} data-gateway={g.name}>
-                    <td>
-                      <strong>{g.name}</strong> {!g.enabled && <Badge tone="neutral">disabled</Badge>}
-                    </td>
-                    <td>{g.status === 'online' ? <Badge tone="good">online</Badge> : <Badge tone="bad">offline</Badge>}</td>
-                    <td className="mono">{g.endpoint}</td>
-                    <td className="mono key-cell" data-testid="gateway-public-key">
-                      {g.public_key ?? <span className="muted">reported by the agent when it starts</span>}
-                    </td>
-                    <td className="mono">
-                      {g.vpn_cidr}
-                      {g.vpn_cidr6 && <div>{g.vpn_cidr6}</div>}
-                    </td>
-                    <td>{g.peer_count}</td>
-                    <td className="nowrap">{fmtTime(g.last_seen_at)}</td>
-                    <td className="row-actions">
-                      <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', gateway: g })}>
-                        Edit
-                      </button>
-                      <button type="button" className="button-small" onClick={() => setDialog({ kind: 'token', gateway: g })}>
-                        New token
-                      </button>
-                      <button
-                        type="button"
-                        className="button-small danger"
-                        onClick={() => setDialog({ kind: 'delete', gateway: g })}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} />
-        </>
-      )}
+      <ListShell
+        query={list}
+        empty="No gateways yet. Create one, then start the agent on the gateway host."
+        paging={{ page, perPage: PER_PAGE, onPage: setPage }}
+        columns={
+          <>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Endpoint</th>
+            <th>Public key</th>
+            <th>VPN network</th>
+            <th>Peers</th>
+            <th>Last seen</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </>
+        }
+        rowKey={(g) => String(g.id)}
+        row={(g) => (
+          <tr data-gateway={g.name}>
+            <td>
+              <strong>{g.name}</strong> {!g.enabled && <Badge tone="neutral">disabled</Badge>}
+            </td>
+            <td>{g.status === 'online' ? <Badge tone="good">online</Badge> : <Badge tone="bad">offline</Badge>}</td>
+            <td className="mono">{g.endpoint}</td>
+            <td className="mono key-cell" data-testid="gateway-public-key">
+              {g.public_key ?? <span className="muted">reported by the agent when it starts</span>}
+            </td>
+            <td className="mono">
+              {g.vpn_cidr}
+              {g.vpn_cidr6 && <div>{g.vpn_cidr6}</div>}
+            </td>
+            <td>{g.peer_count}</td>
+            <td className="nowrap">{fmtTime(g.last_seen_at)}</td>
+            <td className="row-actions">
+              <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', gateway: g })}>
+                Edit
+              </button>
+              <button type="button" className="button-small" onClick={() => setDialog({ kind: 'token', gateway: g })}>
+                New token
+              </button>
+              <button type="button" className="button-small danger" onClick={() => setDialog({ kind: 'delete', gateway: g })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {dialog?.kind === 'create' && (
         <GatewayForm
           onClose={close}

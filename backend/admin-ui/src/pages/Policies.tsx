@@ -5,18 +5,8 @@ import type { FormEvent } from 'react'
 import type { Policy } from '../api/types'
 import { MAX_PER_PAGE } from '../api/endpoints'
 import { useApi } from '../auth'
-import {
-  Badge,
-  ConfirmDialog,
-  Empty,
-  ErrorMessage,
-  Field,
-  FormError,
-  Loading,
-  Modal,
-  Pagination,
-  fieldErrorsOf,
-} from '../components/ui'
+import { ListShell } from '../components/ListShell'
+import { Badge, ConfirmDialog, Field, FormError, Modal, fieldErrorsOf } from '../components/ui'
 import { useLookups, useQuery } from '../hooks'
 import type { Lookups } from '../hooks'
 import { destinationsError, nameError, splitList } from '../validation'
@@ -59,70 +49,59 @@ export function PoliciesPage() {
           New policy
         </button>
       </div>
-      <ErrorMessage error={list.error ?? actionError} />
-      {notice && (
-        <div className="alert alert-success" role="status">
-          {notice}
-        </div>
-      )}
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && (
-        <Empty>No policies yet. Without a policy, devices connect but reach nothing.</Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Status</th>
-                  <th>Users</th>
-                  <th>Groups</th>
-                  <th>Destinations</th>
-                  <th>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((p) => (
-                  <tr key={String(p.id)} data-policy={p.name}>
-                    <td>
-                      <strong>{p.name}</strong>
-                      {p.description && <div className="muted small">{p.description}</div>}
-                    </td>
-                    <td>{p.enabled ? <Badge tone="good">enabled</Badge> : <Badge tone="neutral">disabled</Badge>}</td>
-                    <td>{p.user_ids.length ? p.user_ids.map((id) => lookups.userName(id)).join(', ') : '—'}</td>
-                    <td>{p.groups.length ? p.groups.join(', ') : '—'}</td>
-                    <td className="mono">
-                      {p.destinations.map((c) => (
-                        <div key={c}>{c}</div>
-                      ))}
-                    </td>
-                    <td className="row-actions">
-                      <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', policy: p })}>
-                        Edit
-                      </button>
-                      <button type="button" className="button-small" onClick={() => void toggle(p)}>
-                        {p.enabled ? 'Disable' : 'Enable'}
-                      </button>
-                      <button
-                        type="button"
-                        className="button-small danger"
-                        onClick={() => setDialog({ kind: 'delete', policy: p })}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} />
-        </>
-      )}
+      <ListShell
+        query={list}
+        error={list.error ?? actionError}
+        notice={
+          notice && (
+            <div className="alert alert-success" role="status">
+              {notice}
+            </div>
+          )
+        }
+        empty="No policies yet. Without a policy, devices connect but reach nothing."
+        paging={{ page, perPage: PER_PAGE, onPage: setPage }}
+        columns={
+          <>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Users</th>
+            <th>Groups</th>
+            <th>Destinations</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </>
+        }
+        rowKey={(p) => String(p.id)}
+        row={(p) => (
+          <tr data-policy={p.name}>
+            <td>
+              <strong>{p.name}</strong>
+              {p.description && <div className="muted small">{p.description}</div>}
+            </td>
+            <td>{p.enabled ? <Badge tone="good">enabled</Badge> : <Badge tone="neutral">disabled</Badge>}</td>
+            <td>{p.user_ids.length ? p.user_ids.map((id) => lookups.userName(id)).join(', ') : '—'}</td>
+            <td>{p.groups.length ? p.groups.join(', ') : '—'}</td>
+            <td className="mono">
+              {p.destinations.map((c) => (
+                <div key={c}>{c}</div>
+              ))}
+            </td>
+            <td className="row-actions">
+              <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', policy: p })}>
+                Edit
+              </button>
+              <button type="button" className="button-small" onClick={() => void toggle(p)}>
+                {p.enabled ? 'Disable' : 'Enable'}
+              </button>
+              <button type="button" className="button-small danger" onClick={() => setDialog({ kind: 'delete', policy: p })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {dialog?.kind === 'create' && <PolicyForm lookups={lookups} onClose={close} onSaved={saved} />}
       {dialog?.kind === 'edit' && <PolicyForm policy={dialog.policy} lookups={lookups} onClose={close} onSaved={saved} />}
       {dialog?.kind === 'delete' && (

@@ -5,18 +5,8 @@ import type { FormEvent } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
 import type { Role, User } from '../api/types'
 import { useApi } from '../auth'
-import {
-  Badge,
-  ConfirmDialog,
-  Empty,
-  ErrorMessage,
-  Field,
-  FormError,
-  Loading,
-  Modal,
-  Pagination,
-  fieldErrorsOf,
-} from '../components/ui'
+import { ListShell } from '../components/ListShell'
+import { Badge, ConfirmDialog, Field, FormError, Modal, fieldErrorsOf } from '../components/ui'
 import { fmtTime } from '../format'
 import { useQuery } from '../hooks'
 import { PasswordRules } from '../components/PasswordRules'
@@ -103,95 +93,74 @@ export function UsersPage() {
           </button>
         )}
       </form>
-      <ErrorMessage error={list.error ?? actionError} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && (
-        <Empty>{q ? 'No user matches this search.' : 'No users yet. Create the first one.'}</Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Username</th>
-                  <th>Email</th>
-                  <th>Role</th>
-                  <th>Groups</th>
-                  <th>Status</th>
-                  <th>Sign-in</th>
-                  <th>Created</th>
-                  <th>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((u) => (
-                  <tr key={String(u.id)} data-username={u.username}>
-                    <td>
-                      <strong>{u.username}</strong>
-                    </td>
-                    <td>{u.email ?? '—'}</td>
-                    <td>{u.role === 'admin' ? <Badge tone="warn">admin</Badge> : 'user'}</td>
-                    <td>{u.groups.length ? u.groups.join(', ') : '—'}</td>
-                    <td>{u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}</td>
-                    <td>
-                      {u.sign_in_method === 'oidc' ? `SSO (${u.sso_provider ?? 'provider'})` : 'Password'}
-                      {u.totp_enabled && (
-                        <>
-                          {' '}
-                          <Badge tone="good">2FA</Badge>
-                        </>
-                      )}
-                    </td>
-                    <td className="nowrap">{fmtTime(u.created_at)}</td>
-                    <td className="row-actions">
-                      <Link to={`/devices?user_id=${encodeURIComponent(String(u.id))}`}>Devices</Link>
-                      <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', user: u })}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="button-small"
-                        onClick={() => setDialog({ kind: 'password', user: u })}
-                      >
-                        Reset password
-                      </button>
-                      {u.totp_enabled && (
-                        <button type="button" className="button-small" onClick={() => setDialog({ kind: 'mfa', user: u })}>
-                          Reset two-factor
-                        </button>
-                      )}
-                      {u.disabled ? (
-                        <button type="button" className="button-small" onClick={() => void enable(u)}>
-                          Enable
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="button-small"
-                          onClick={() => setDialog({ kind: 'disable', user: u })}
-                        >
-                          Disable
-                        </button>
-                      )}
-                      <button
-                        type="button"
-                        className="button-small danger"
-                        onClick={() => setDialog({ kind: 'delete', user: u })}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination page={page} perPage={PER_PAGE} total={list.data.total} onPage={(p) => go({ page: p })} />
-        </>
-      )}
+      <ListShell
+        query={list}
+        error={list.error ?? actionError}
+        empty={q ? 'No user matches this search.' : 'No users yet. Create the first one.'}
+        paging={{ page, perPage: PER_PAGE, onPage: (p) => go({ page: p }) }}
+        columns={
+          <>
+            <th>Username</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Groups</th>
+            <th>Status</th>
+            <th>Sign-in</th>
+            <th>Created</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </>
+        }
+        rowKey={(u) => String(u.id)}
+        row={(u) => (
+          <tr data-username={u.username}>
+            <td>
+              <strong>{u.username}</strong>
+            </td>
+            <td>{u.email ?? '—'}</td>
+            <td>{u.role === 'admin' ? <Badge tone="warn">admin</Badge> : 'user'}</td>
+            <td>{u.groups.length ? u.groups.join(', ') : '—'}</td>
+            <td>{u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}</td>
+            <td>
+              {u.sign_in_method === 'oidc' ? `SSO (${u.sso_provider ?? 'provider'})` : 'Password'}
+              {u.totp_enabled && (
+                <>
+                  {' '}
+                  <Badge tone="good">2FA</Badge>
+                </>
+              )}
+            </td>
+            <td className="nowrap">{fmtTime(u.created_at)}</td>
+            <td className="row-actions">
+              <Link to={`/devices?user_id=${encodeURIComponent(String(u.id))}`}>Devices</Link>
+              <button type="button" className="button-small" onClick={() => setDialog({ kind: 'edit', user: u })}>
+                Edit
+              </button>
+              <button type="button" className="button-small" onClick={() => setDialog({ kind: 'password', user: u })}>
+                Reset password
+              </button>
+              {u.totp_enabled && (
+                <button type="button" className="button-small" onClick={() => setDialog({ kind: 'mfa', user: u })}>
+                  Reset two-factor
+                </button>
+              )}
+              {u.disabled ? (
+                <button type="button" className="button-small" onClick={() => void enable(u)}>
+                  Enable
+                </button>
+              ) : (
+                <button type="button" className="button-small" onClick={() => setDialog({ kind: 'disable', user: u })}>
+                  Disable
+                </button>
+              )}
+              <button type="button" className="button-small danger" onClick={() => setDialog({ kind: 'delete', user: u })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
 
       {dialog?.kind === 'create' && <UserForm onClose={close} onSaved={done} />}
       {dialog?.kind === 'edit' && <UserForm user={dialog.user} onClose={close} onSaved={done} />}
