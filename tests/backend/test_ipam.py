@@ -86,13 +86,14 @@ def _fill(app, gateway_id: int, offsets: list[int]) -> None:
                 insert(Device).returning(Device.id), rows[start : start + 5000]
             )
             ids.extend(res.scalars().all())
-        db.session.execute(
-            insert(IpLease),
-            [
-                {"gateway_id": gateway_id, "offset": o, "device_id": d}
-                for o, d in zip(offsets, ids, strict=True)
-            ],
-        )
+        leases = [
+            {"gateway_id": gateway_id, "offset": o, "device_id": d}
+            for o, d in zip(offsets, ids, strict=True)
+        ]
+        # One multi-row INSERT per chunk: a 50,000-statement executemany kept PostgreSQL busy
+        # long enough (a lease-count trigger run each) to trip the client's TCP user timeout.
+        for start in range(0, len(leases), 5000):
+            db.session.execute(insert(IpLease).values(leases[start : start + 5000]))
         db.session.commit()
 
 

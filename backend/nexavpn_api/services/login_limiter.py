@@ -108,6 +108,29 @@ def _insert_missing(scope: str, username_digest: str, ip: str, now: datetime) ->
     db.session.execute(stmt)
 
 
+def _locked_counter(scope: tuple[str, str, str], now: datetime) -> tuple[datetime, int, int]:
+    """Create the counter row if needed and lock it: (window_start, attempts, refused).
+
+    On PostgreSQL a successful sign-in committing between our insert and our lock may delete
+    the row (record_success restarts the counts); the row is then simply made again.
+    """
+    query = (
+        select(LoginThrottle.window_start, LoginThrottle.attempts, LoginThrottle.refused)
+        .where(
+            LoginThrottle.scope == scope[0],
+            LoginThrottle.username_digest == scope[1],
+            LoginThrottle.ip == scope[2],
+        )
+        .with_for_update()
+    )
+    for _ in range(5):
+        _insert_missing(*scope, now)
+        row = db.session.execute(query).one_or_none()
+        if row is not None:
+            return row[0], row[1], row[2]
+    raise RuntimeError("login counter row kept disappearing")  # pragma: no cover
+
+
 def _is_known(username_digest: str, ip: str, now: datetime, days: int) -> bool:
     if not ip or days <= 0:
         return False
@@ -156,17 +179,7 @@ def check(username: str, ip: str | None) -> Attempt:
 
     rows: list[tuple[tuple[str, str, str], int, datetime, int, int]] = []
     for scope, limit in wanted:  # always the same order: concurrent checks cannot deadlock
-        _insert_missing(*scope, now)
-        row = db.session.execute(
-            select(LoginThrottle.window_start, LoginThrottle.attempts, LoginThrottle.refused)
-            .where(
-                LoginThrottle.scope == scope[0],
-                LoginThrottle.username_digest == scope[1],
-                LoginThrottle.ip == scope[2],
-            )
-            .with_for_update()
-        ).one()
-        start, attempts, refused = row
+        start, attempts, refused = _locked_counter(scope, now)
         if start + timedelta(seconds=window) <= now:  # the window is over: a fresh one
             start, attempts, refused = now, 0, 0
         rows.append((scope, limit, start, attempts, refused))
