@@ -6,9 +6,6 @@ from flask import make_response, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from nexavpn_shared.keys import InvalidKey, validate_key
-
-from ..errors import ApiError
 from ..extensions import db
 from ..schemas import error_responses
 from ..schemas.devices import (
@@ -63,15 +60,6 @@ class Enroll(MethodView):
         Other errors: 403 ``device_limit_reached`` (pending devices count), 409
         ``public_key_in_use`` / ``ip_pool_exhausted``, 503 ``no_active_gateway``.
         """
-        try:
-            validate_key(data["public_key"])
-        except InvalidKey as exc:
-            raise ApiError(
-                400,
-                "invalid_public_key",
-                "The public key is not a WireGuard key.",
-                {"public_key": [exc.message]},
-            ) from None
         result = enrollment.enroll(
             current_user.id,
             data,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from nexavpn_shared import contract
+from nexavpn_shared.keys import InvalidKey, validate_key
 
 from .. import sql
 from ..errors import ApiError
@@ -71,6 +72,7 @@ def enroll(
     ``session_id`` is the caller's session (bound to the device unless it already is);
     ``bound_device_id`` the device it is bound to, the only one it may enroll.
     """
+    _check_public_key(data["public_key"])
     last_exc: DBAPIError | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
@@ -92,6 +94,20 @@ def enroll(
     raise ApiError(
         503, "service_unavailable", "The server is busy; retry the enrollment shortly."
     )
+
+
+def _check_public_key(public_key: object) -> None:
+    """400 ``invalid_public_key`` unless it is a WireGuard key; checked here rather than in a
+    view so every caller of :func:`enroll` gets it, and before any query."""
+    try:
+        validate_key(public_key)
+    except InvalidKey as exc:
+        raise ApiError(
+            400,
+            "invalid_public_key",
+            "The public key is not a WireGuard key.",
+            {"public_key": [exc.message]},
+        ) from None
 
 
 def _commit_keeping_state() -> None:
