@@ -27,7 +27,7 @@ from ..models import Device, Gateway, IpLease, User
 from ..models._types import utcnow
 from ..pagination import paginate
 from ..security import hash_token
-from . import audit
+from . import audit, provisioning
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,6 @@ log = logging.getLogger(__name__)
 PROFILE_FIELDS = ("endpoint", "public_key", "dns", "mtu", "vpn_cidr", "vpn_cidr6")
 POOL_FIELDS = ("vpn_cidr", "vpn_cidr6")
 ACTIVE = "active"
-
-
-def _provisioning():
-    from . import provisioning
-
-    return provisioning
 
 
 def new_agent_token() -> tuple[str, str]:
@@ -60,7 +54,7 @@ def is_online(gw: Gateway) -> bool:
 def present(gw: Gateway, peer_count: int | None = None) -> dict[str, Any]:
     """The API view of a gateway (status and peer count are derived)."""
     if peer_count is None:
-        peer_count = _provisioning().active_device_count(gw.id)
+        peer_count = provisioning.active_device_count(gw.id)
     return {
         "id": gw.id,
         "name": gw.name,
@@ -224,8 +218,7 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
     if not changed:
         return present(gw)
     pool_change = [f for f in POOL_FIELDS if f in changed]
-    prov = _provisioning()
-    if pool_change and prov.live_device_count(gw.id) > 0:
+    if pool_change and provisioning.live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",
@@ -238,9 +231,9 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
         setattr(gw, field, values[field])
     _commit_or_conflict(flush_only=True)
     if any(f in PROFILE_FIELDS for f in changed):
-        prov.refresh_gateway(gw.id)
+        provisioning.refresh_gateway(gw.id)
     elif "enabled" in changed:
-        prov.bump_gateways([gw.id])
+        provisioning.bump_gateways([gw.id])
     audit.record_by_user(
         "gateway.update",
         actor,
@@ -284,7 +277,7 @@ def delete_gateway(actor: User, gw: Gateway) -> None:
 
     Revoked devices keep their records, detached from the gateway.
     """
-    if _provisioning().live_device_count(gw.id) > 0:
+    if provisioning.live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",

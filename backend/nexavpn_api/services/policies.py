@@ -14,17 +14,11 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Policy, PolicyGroup, PolicyUser, User
 from ..pagination import paginate
-from . import audit
+from . import audit, provisioning
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "description", "enabled", "user_ids", "groups", "destinations")
-
-
-def _provisioning():
-    from . import provisioning
-
-    return provisioning
 
 
 def get_policy(policy_id: int) -> Policy:
@@ -145,8 +139,7 @@ def create_policy(actor: User, data: dict[str, Any]) -> Policy:
     policy.groups = values.get("groups", [])
     db.session.add(policy)
     _flush_or_conflict()
-    prov = _provisioning()
-    prov.refresh_users(prov.user_ids_for_policy(policy.id))
+    provisioning.refresh_users(provisioning.user_ids_for_policy(policy.id))
     audit.record_by_user(
         "policy.create", actor, target_type="policy", target_id=policy.id, details=_snapshot(policy)
     )
@@ -165,13 +158,12 @@ def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
         return policy
     if "name" in changed and _name_taken(values["name"], exclude_id=policy.id):
         raise _conflict()
-    prov = _provisioning()
-    before = prov.user_ids_for_policy(policy.id)
+    before = provisioning.user_ids_for_policy(policy.id)
     for field in changed:
         setattr(policy, field, values[field])
     _flush_or_conflict()
     if changed != ["description"]:
-        prov.refresh_users(before | prov.user_ids_for_policy(policy.id))
+        provisioning.refresh_users(before | provisioning.user_ids_for_policy(policy.id))
     audit.record_by_user(
         "policy.update",
         actor,
@@ -185,12 +177,11 @@ def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
 
 def delete_policy(actor: User, policy: Policy) -> None:
     """Delete a policy; the users it reached lose its destinations at once."""
-    prov = _provisioning()
-    before = prov.user_ids_for_policy(policy.id)
+    before = provisioning.user_ids_for_policy(policy.id)
     policy_id, name = policy.id, policy.name
     db.session.delete(policy)
     db.session.flush()
-    prov.refresh_users(before)
+    provisioning.refresh_users(before)
     audit.record_by_user(
         "policy.delete", actor, target_type="policy", target_id=policy_id, details={"name": name}
     )

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Device, IpLease, PolicyUser, TokenFamily, User
 from ..pagination import paginate
 from ..security import client_ip
-from . import audit, login_limiter
+from . import audit, login_limiter, provisioning
 from .passwords import hash_password, verify_password
 from .tokens import revoke_all_sessions
 
@@ -24,13 +24,6 @@ log = logging.getLogger(__name__)
 PASSWORD_CHECK_FAILED = "auth.password_check_failed"
 SELF_EDITABLE = frozenset({"password", "current_password", "email"})
 ADMIN_ONLY = ("username", "role", "groups", "disabled")
-
-
-def _provisioning():
-    """The provisioning hooks (imported late: they import the device services)."""
-    from . import provisioning
-
-    return provisioning
 
 
 def get_user(user_id: int) -> User:
@@ -252,9 +245,9 @@ def update_user(
     db.session.flush()
     if disabling:
         revoke_all_sessions(user.id, "user_disabled")
-        _provisioning().revoke_user_devices(user.id, actor=actor, reason="user_disabled")
+        provisioning.revoke_user_devices(user.id, actor=actor, reason="user_disabled")
     if groups_changed and not user.disabled:
-        _provisioning().refresh_users([user.id])
+        provisioning.refresh_users([user.id])
 
     if changed:
         details: dict[str, Any] = {"changed": changed}
@@ -278,7 +271,7 @@ def delete_user(actor: User, user: User) -> None:
     if user.role == "admin" and not user.disabled and _enabled_admins(exclude_id=user.id) == 0:
         raise ApiError(409, "conflict", "The last enabled administrator must stay.")
     user_id, username = user.id, user.username
-    revoked = _provisioning().revoke_user_devices(user_id, actor=actor, reason="user_deleted")
+    revoked = provisioning.revoke_user_devices(user_id, actor=actor, reason="user_deleted")
     device_ids = select(Device.id).where(Device.user_id == user_id)
     deleted_devices = db.session.execute(
         select(func.count()).select_from(Device).where(Device.user_id == user_id)
