@@ -33,6 +33,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Gateway, RevokedPublicKey, User
 from ..models._types import utcnow
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import ipam, profiles, provisioning, tokens
 from .policy_resolution import resources_for_user
 
@@ -66,17 +67,19 @@ def enroll(
     *,
     session_id: str | None = None,
     bound_device_id: int | None = None,
+    meta: RequestMeta = NO_REQUEST,
 ) -> EnrollResult:
     """Enroll (or re-enroll) a device of ``user_id`` and commit; see the module docstring.
 
     ``session_id`` is the caller's session (bound to the device unless it already is);
-    ``bound_device_id`` the device it is bound to, the only one it may enroll.
+    ``bound_device_id`` the device it is bound to, the only one it may enroll; ``meta`` the
+    HTTP caller, whose address the audit row keeps.
     """
     _check_public_key(data["public_key"])
     last_exc: DBAPIError | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
-            result = _enroll_once(user_id, data, bound_device_id)
+            result = _enroll_once(user_id, data, bound_device_id, meta.ip)
             if bound_device_id is None:
                 tokens.bind_to_device(session_id, result.device.id)
             _commit_keeping_state()
@@ -243,7 +246,9 @@ def _assign(device: Device, gateway: Gateway, offset: int) -> None:
     device.vpn_ip6 = v6
 
 
-def _enroll_once(user_id: int, data: dict[str, Any], bound_device_id: int | None) -> EnrollResult:
+def _enroll_once(
+    user_id: int, data: dict[str, Any], bound_device_id: int | None, ip: str | None
+) -> EnrollResult:
     limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
     if ipam.is_postgres() and sql.execute(_LOCK_USER, {"user_id": user_id}).first() is None:
         user = None
@@ -296,8 +301,8 @@ def _enroll_once(user_id: int, data: dict[str, Any], bound_device_id: int | None
 
     resources = resources_for_user(user_id)
     if existing is None:
-        return _enroll_new(user, data, resources)
-    return _reenroll(user, existing, data, resources)
+        return _enroll_new(user, data, resources, ip)
+    return _reenroll(user, existing, data, resources, ip)
 
 
 _INSERT_DEVICE = insert(Device)
@@ -330,7 +335,9 @@ def _insert_device(user: User, values: dict[str, Any]) -> Device:
     return device
 
 
-def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]]) -> EnrollResult:
+def _enroll_new(
+    user: User, data: dict[str, Any], resources: list[dict[str, str]], ip: str | None
+) -> EnrollResult:
     gateway, offset = _place()
     v4, v6 = ipam.pools_of(gateway).addresses(offset)
     device = _insert_device(
@@ -363,12 +370,17 @@ def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]
             "platform": device.platform,
             "status": device.status,
         },
+        ip=ip,
     )
     return EnrollResult(device, True, profiles.build_profile(device, gateway))
 
 
 def _reenroll(
-    user: User, device: Device, data: dict[str, Any], resources: list[dict[str, str]]
+    user: User,
+    device: Device,
+    data: dict[str, Any],
+    resources: list[dict[str, str]],
+    ip: str | None,
 ) -> EnrollResult:
     key_changed = device.public_key != data["public_key"]
     old_gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
@@ -422,5 +434,6 @@ def _reenroll(
             "key_changed": key_changed,
             "gateway_changed": gateway_changed,
         },
+        ip=ip,
     )
     return EnrollResult(device, False, profiles.build_profile(device, gateway))

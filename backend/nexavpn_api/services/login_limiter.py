@@ -21,7 +21,7 @@ apart (they neither extend a lock nor count as guesses) and audited in aggregate
 
 Usage (the caller's session must hold no uncommitted changes when it calls :func:`check`)::
 
-    attempt = login_limiter.check(username, client_ip())   # 429 ApiError when over a limit
+    attempt = login_limiter.check(username, meta.ip)   # 429 ApiError when over a limit
     if not secret_ok:
         login_limiter.record_failure(attempt, "bad_password", user)   # audits and commits
     login_limiter.record_success(attempt)                  # joins the caller's transaction

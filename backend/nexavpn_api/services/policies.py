@@ -14,6 +14,7 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Policy, PolicyGroup, PolicyUser, User
 from ..pagination import paginate
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, provisioning
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,9 @@ def _snapshot(policy: Policy) -> dict[str, Any]:
     return {f: getattr(policy, f) for f in FIELDS}
 
 
-def create_policy(actor: User, data: dict[str, Any]) -> Policy:
+def create_policy(
+    actor: User, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> Policy:
     """Create a policy and re-provision the users it reaches."""
     values = _normalise(data)
     if _name_taken(values["name"]):
@@ -141,13 +144,20 @@ def create_policy(actor: User, data: dict[str, Any]) -> Policy:
     _flush_or_conflict()
     provisioning.refresh_users(provisioning.user_ids_for_policy(policy.id))
     audit.record_by_user(
-        "policy.create", actor, target_type="policy", target_id=policy.id, details=_snapshot(policy)
+        "policy.create",
+        actor,
+        target_type="policy",
+        target_id=policy.id,
+        ip=meta.ip,
+        details=_snapshot(policy),
     )
     _commit_or_conflict()
     return policy
 
 
-def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
+def update_policy(
+    actor: User, policy: Policy, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> Policy:
     """Apply a PATCH; users reached before or after the change are re-provisioned."""
     for field in FIELDS:
         if field in data and data[field] is None:
@@ -169,13 +179,14 @@ def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
         actor,
         target_type="policy",
         target_id=policy.id,
+        ip=meta.ip,
         details={"changed": changed, **{f: getattr(policy, f) for f in changed}},
     )
     _commit_or_conflict()
     return policy
 
 
-def delete_policy(actor: User, policy: Policy) -> None:
+def delete_policy(actor: User, policy: Policy, *, meta: RequestMeta = NO_REQUEST) -> None:
     """Delete a policy; the users it reached lose its destinations at once."""
     before = provisioning.user_ids_for_policy(policy.id)
     policy_id, name = policy.id, policy.name
@@ -183,6 +194,11 @@ def delete_policy(actor: User, policy: Policy) -> None:
     db.session.flush()
     provisioning.refresh_users(before)
     audit.record_by_user(
-        "policy.delete", actor, target_type="policy", target_id=policy_id, details={"name": name}
+        "policy.delete",
+        actor,
+        target_type="policy",
+        target_id=policy_id,
+        ip=meta.ip,
+        details={"name": name},
     )
     db.session.commit()
