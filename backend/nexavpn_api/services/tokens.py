@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, update
 
 from nexavpn_shared import contract
 
+from ..clock import Clock, resolve
 from ..db_setup import read_phase
 from ..errors import ApiError
 from ..extensions import db
@@ -92,16 +93,23 @@ def find_user_by_username(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def login(username: str, password: str, *, meta: RequestMeta = NO_REQUEST) -> dict[str, Any]:
+def login(
+    username: str,
+    password: str,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Check the credentials and start a session; the answer of POST /auth/login.
 
     Unknown users and wrong passwords take the same time and get the same 401; a disabled
     user with the right password learns it is disabled (403), with a wrong one it does not.
     Users created by single sign-on have no password (an empty hash), so theirs is "wrong".
-    With TOTP on, the right password answers a challenge instead of tokens.
+    With TOTP on, the right password answers a challenge instead of tokens. ``clock`` (default:
+    the app's) measures the limiter's windows and the new session's lifetime.
     """
     key = _login_key(username)
-    attempt = login_limiter.check(key, meta.ip)
+    attempt = login_limiter.check(key, meta.ip, clock=clock)
     # Read, hash, then write: the password check (tens of ms) runs outside any transaction,
     # so on SQLite the write lock is held only for the short write at the end.
     with read_phase():
@@ -124,18 +132,23 @@ def login(username: str, password: str, *, meta: RequestMeta = NO_REQUEST) -> di
 
     if new_hash is not None:
         user.password_hash = new_hash
-    login_limiter.record_success(attempt)
+    login_limiter.record_success(attempt, clock=clock)
     if user.totp_enabled:
         db.session.commit()
         return {"mfa_required": True, "mfa_token": mfa.challenge_token(user), "methods": ["totp"]}
-    return complete_login(user, "password", key, meta=meta)
+    return complete_login(user, "password", key, meta=meta, clock=clock)
 
 
 def complete_login(
-    user: User, method: str, key: str | None = None, *, meta: RequestMeta = NO_REQUEST
+    user: User,
+    method: str,
+    key: str | None = None,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
 ) -> dict[str, Any]:
     """Start a session for a user who proved who they are (``method``): the login answer."""
-    family = start_family(user, meta=meta)
+    family = start_family(user, meta=meta, clock=clock)
     access, refresh, jti = _issue(user, family.id, sso=method == "oidc")
     family.current_refresh_jti = jti
     audit.record_by_user(
@@ -150,7 +163,13 @@ def complete_login(
     return {**_pair(access, refresh, user), "user": user}
 
 
-def verify_mfa(mfa_token: str, code: str, *, meta: RequestMeta = NO_REQUEST) -> dict[str, Any]:
+def verify_mfa(
+    mfa_token: str,
+    code: str,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Second step of a password sign-in with TOTP on: a code (or recovery code) → session.
 
     Wrong codes are failed logins of that username, so the login limiter covers them too.
@@ -158,7 +177,7 @@ def verify_mfa(mfa_token: str, code: str, *, meta: RequestMeta = NO_REQUEST) -> 
     user = mfa.challenge_user(mfa_token)
     key = _login_key(user.username)
     user_id = user.id
-    attempt = login_limiter.check(key, meta.ip)
+    attempt = login_limiter.check(key, meta.ip, clock=clock)
     user = db.session.get(User, user_id)
     if user.disabled:
         login_limiter.record_failure(attempt, "disabled", user)
@@ -168,8 +187,8 @@ def verify_mfa(mfa_token: str, code: str, *, meta: RequestMeta = NO_REQUEST) -> 
         db.session.rollback()
         login_limiter.record_failure(attempt, "bad_totp", user)
         raise ApiError(401, "invalid_code", "The two-factor code is not right or was used already.")
-    login_limiter.record_success(attempt)
-    result = complete_login(user, "totp", key, meta=meta)
+    login_limiter.record_success(attempt, clock=clock)
+    result = complete_login(user, "totp", key, meta=meta, clock=clock)
     if used == "recovery":
         audit.record_by_user(
             "user.mfa_recovery_used",
@@ -183,10 +202,12 @@ def verify_mfa(mfa_token: str, code: str, *, meta: RequestMeta = NO_REQUEST) -> 
     return result
 
 
-def start_family(user: User, *, meta: RequestMeta = NO_REQUEST) -> TokenFamily:
+def start_family(
+    user: User, *, meta: RequestMeta = NO_REQUEST, clock: Clock | None = None
+) -> TokenFamily:
     """Add a new session row for ``user`` (the caller sets the refresh jti and commits);
     it remembers the caller's address and User-Agent (cut to the column's 255)."""
-    now = utcnow()
+    now = resolve(clock)()
     family = TokenFamily(
         id=str(uuid.uuid4()),
         user_id=user.id,
@@ -202,18 +223,25 @@ def start_family(user: User, *, meta: RequestMeta = NO_REQUEST) -> TokenFamily:
     return family
 
 
-def rotate(user: User, claims: dict[str, Any], *, meta: RequestMeta = NO_REQUEST) -> dict[str, Any]:
+def rotate(
+    user: User,
+    claims: dict[str, Any],
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Spend a (verified, unrevoked) refresh token: a new pair in the same family.
 
     The swap is one conditional UPDATE, so of two racing refreshes with the same token exactly
-    one wins and the other counts as reuse, in any number of processes.
+    one wins and the other counts as reuse, in any number of processes. ``clock`` (default: the
+    app's) dates the refresh and caps it at the session's absolute end.
     """
+    now = resolve(clock)()
     family_id = claims.get("fam")
     jti = claims.get("jti")
     if claims.get("sso"):
-        _end_if_sso_session_too_old(user, family_id, meta)
+        _end_if_sso_session_too_old(user, family_id, meta, now)
     access, refresh, new_jti = _issue(user, family_id, sso=bool(claims.get("sso")))
-    now = utcnow()
     created = db.session.execute(
         select(TokenFamily.created_at).where(TokenFamily.id == family_id)
     ).scalar_one_or_none()
@@ -252,7 +280,9 @@ def rotate(user: User, claims: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
     return _pair(access, refresh, user)
 
 
-def _end_if_sso_session_too_old(user: User, family_id: str, meta: RequestMeta) -> None:
+def _end_if_sso_session_too_old(
+    user: User, family_id: str, meta: RequestMeta, now: datetime
+) -> None:
     """A single sign-on session lives at most NEXAVPN_SSO_SESSION_SECONDS, then the user signs
     in at the provider again: that is when groups removed there (or a user removed there) take
     effect here, since the provider is asked only at sign-in."""
@@ -262,7 +292,7 @@ def _end_if_sso_session_too_old(user: User, family_id: str, meta: RequestMeta) -
     created = db.session.execute(
         select(TokenFamily.created_at).where(TokenFamily.id == family_id)
     ).scalar_one_or_none()
-    if created is not None and created + timedelta(seconds=limit) > utcnow():
+    if created is not None and created + timedelta(seconds=limit) > now:
         return
     revoke_family(family_id, "sso_session_expired")
     audit.record_by_user(
