@@ -164,3 +164,29 @@ def api(app, client) -> Api:
 def admin_headers(api: Api) -> dict[str, str]:
     """An admin's bearer header (a real login)."""
     return api.user_headers("root", role="admin")
+
+
+class MovableClock:
+    """The app's clock (``NEXAVPN_CLOCK``) for tests that wait for a window or an expiry:
+    they move it instead of sleeping. It stands still until moved."""
+
+    def __init__(self) -> None:
+        from nexavpn_api.models._types import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(app) -> MovableClock:
+    """Install a movable clock in the app (sign-in limits and session expiry run on it)."""
+    moving = MovableClock()
+    app.config["NEXAVPN_CLOCK"] = moving
+    return moving

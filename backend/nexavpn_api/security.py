@@ -20,10 +20,10 @@ from flask import g, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
+from .clock import app_clock
 from .errors import ApiError
 from .extensions import db, jwt
 from .models import Gateway, TokenFamily, User
-from .models._types import utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -155,7 +155,7 @@ def init_jwt_callbacks() -> None:
         if row is None:
             return True
         user, revoked_at, expires_at, device_id, revoked_reason = row
-        if revoked_at is not None or expires_at <= utcnow():
+        if revoked_at is not None or expires_at <= app_clock()():
             g.nexavpn_revoked_reason = revoked_reason if revoked_at is not None else None
             return True
         _refuse_until_mfa_setup(user)

@@ -217,20 +217,18 @@ def test_expired_access_token_is_401(api, client):
     assert resp.get_json()["error"]["code"] == "token_expired"
 
 
-def test_refreshing_never_extends_a_session_past_its_absolute_lifetime(app, api, client):
+def test_refreshing_never_extends_a_session_past_its_absolute_lifetime(app, api, client, clock):
     """Sliding refresh keeps an active session alive, but only up to NEXAVPN_SESSION_MAX_SECONDS
     after sign-in: a stolen refresh token cannot be kept alive forever."""
-    import time
-
     app.config["NEXAVPN_SESSION_MAX_SECONDS"] = 2
     api.create_user("sam")
     tokens = api.login("sam")
     for _ in range(2):
-        time.sleep(0.6)
+        clock.advance(0.6)
         resp = client.post(REFRESH, headers=api.headers(tokens["refresh_token"]))
         assert resp.status_code == 200, resp.get_json()
         tokens = resp.get_json()
-    time.sleep(1.0)  # 2.2 s after sign-in: over, though the last refresh was 1 s ago
+    clock.advance(1.0)  # 2.2 s after sign-in: over, though the last refresh was 1 s ago
     resp = client.post(REFRESH, headers=api.headers(tokens["refresh_token"]))
     assert resp.status_code == 401
     assert client.get(ME, headers=api.headers(tokens["access_token"])).status_code == 401

@@ -4,7 +4,6 @@ aggregate."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -136,14 +135,14 @@ def test_concurrent_guesses_cannot_race_past_the_limit(app_config, api):
     assert codes.count(429) == 37, codes
 
 
-def test_refused_attempts_are_aggregated_and_do_not_extend_the_lock(app, api, client):
+def test_refused_attempts_are_aggregated_and_do_not_extend_the_lock(app, api, client, clock):
     app.config["NEXAVPN_LOGIN_WINDOW_SECONDS"] = 2
     api.create_user("frank")
     for _ in range(3):
         assert _try(client, "frank").status_code == 401
     for _ in range(25):
         assert _try(client, "frank", TEST_PASSWORD).status_code == 429
-    time.sleep(2.2)
+    clock.advance(2.2)
     assert _try(client, "frank", TEST_PASSWORD).status_code == 200
     rows = _audit_rows(app)
     limited = [d for _ip, d in rows if d["reason"] == "rate_limited"]

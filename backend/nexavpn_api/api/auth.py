@@ -19,7 +19,7 @@ from ..schemas.users import UserSchema
 from ..security import current_family_id, login_required
 from ..services import mfa, tokens
 from . import browser_session
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta
 
 blp = Blueprint(
     "auth", __name__, url_prefix=api_prefix("auth"), description="Sign in, token refresh, sign out"
@@ -45,7 +45,7 @@ class Login(MethodView):
         POST /auth/mfa/verify). `X-NexaVPN-Session: cookie` (the admin UI) puts the refresh
         token in an HttpOnly cookie instead of the body.
         """
-        answer = tokens.login(body["username"], body["password"])
+        answer = tokens.login(body["username"], body["password"], meta=request_meta())
         return browser_session.hand_over(answer, lifetime=tokens.refresh_lifetime())
 
 
@@ -70,7 +70,7 @@ class Refresh(MethodView):
             verify_jwt_in_request(refresh=True, locations=["cookies"])
         else:
             verify_jwt_in_request(refresh=True)
-        answer = tokens.rotate(current_user, get_jwt())
+        answer = tokens.rotate(current_user, get_jwt(), meta=request_meta())
         return browser_session.hand_over(answer, lifetime=tokens.refresh_lifetime())
 
 
@@ -87,7 +87,7 @@ class Logout(MethodView):
 
         The user's other sessions keep working; a browser session's cookies are cleared.
         """
-        tokens.logout(current_user, current_family_id())
+        tokens.logout(current_user, current_family_id(), meta=request_meta())
         browser_session.clear()
         return None
 
@@ -116,7 +116,7 @@ class MfaVerify(MethodView):
         """Spend the `mfa_token` of a right password with a TOTP code or an unused recovery
         code: the answer of POST /auth/login. A code works once; wrong codes count as failed
         logins (429 after too many); the `mfa_token` lives 5 minutes (401 after)."""
-        answer = tokens.verify_mfa(body["mfa_token"], body["code"])
+        answer = tokens.verify_mfa(body["mfa_token"], body["code"], meta=request_meta())
         return browser_session.hand_over(answer, lifetime=tokens.refresh_lifetime())
 
 
@@ -132,7 +132,7 @@ class Totp(MethodView):
         """Start (or restart) the setup: a new secret and its otpauth:// URI (show it as a QR
         code). TOTP stays off until POST /auth/mfa/totp/confirm; 409 when already on or when
         the account signs in through an identity provider."""
-        return mfa.begin_setup(current_user)
+        return mfa.begin_setup(current_user, meta=request_meta())
 
     @login_required
     @blp.arguments(TotpCodeSchema)
@@ -141,7 +141,7 @@ class Totp(MethodView):
     @blp.doc(security=BEARER)
     def delete(self, body: dict):
         """Turn TOTP off, proven with a current code or a recovery code (400 `validation_error`)."""
-        mfa.disable(current_user, body["code"])
+        mfa.disable(current_user, body["code"], meta=request_meta())
         return None
 
 
@@ -157,4 +157,5 @@ class TotpConfirm(MethodView):
     def post(self, body: dict):
         """The first right code turns TOTP on and answers 10 recovery codes (each works once;
         they are shown only now). A wrong code is 400 `validation_error`."""
-        return {"recovery_codes": mfa.confirm_setup(current_user, body["code"])}
+        codes = mfa.confirm_setup(current_user, body["code"], meta=request_meta())
+        return {"recovery_codes": codes}

@@ -6,6 +6,7 @@ import http
 from typing import Any
 
 from apispec import APISpec
+from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields, missing
@@ -15,7 +16,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 from nexavpn_shared.contract import ERROR_STATUS
 
+from ..request_meta import RequestMeta
 from ..schemas import ID_MAX
+from ..security import client_ip
 
 
 class IdConverter(IntegerConverter):
@@ -158,3 +161,16 @@ def register_error_responses(spec: APISpec, schema: Any, content_type: str) -> N
 def api_prefix(resource: str) -> str:
     """URL prefix of a resource blueprint."""
     return f"/api/v1/{resource}"
+
+
+def request_meta() -> RequestMeta:
+    """The caller as services may know it, built here once so no service reads the request:
+    the address by the trusted-proxy rules of ``security.client_ip``, the raw User-Agent (the
+    service that stores it truncates it to its column)."""
+    return RequestMeta(ip=client_ip(), user_agent=request.headers.get("User-Agent"))
+
+
+def request_origin() -> str:
+    """This request's origin (``scheme://host[:port]``), the public URL's fallback when
+    NEXAVPN_PUBLIC_URL is not set."""
+    return request.host_url.rstrip("/")

@@ -6,9 +6,6 @@ from flask import make_response, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from nexavpn_shared.keys import InvalidKey, validate_key
-
-from ..errors import ApiError
 from ..extensions import db
 from ..schemas import error_responses
 from ..schemas.devices import (
@@ -29,7 +26,7 @@ from ..security import (
 )
 from ..services import devices as device_service
 from ..services import enrollment, notify
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta
 
 blp = Blueprint(
     "devices",
@@ -63,20 +60,12 @@ class Enroll(MethodView):
         Other errors: 403 ``device_limit_reached`` (pending devices count), 409
         ``public_key_in_use`` / ``ip_pool_exhausted``, 503 ``no_active_gateway``.
         """
-        try:
-            validate_key(data["public_key"])
-        except InvalidKey as exc:
-            raise ApiError(
-                400,
-                "invalid_public_key",
-                "The public key is not a WireGuard key.",
-                {"public_key": [exc.message]},
-            ) from None
         result = enrollment.enroll(
             current_user.id,
             data,
             session_id=current_family_id(),
             bound_device_id=current_session_device_id(),
+            meta=request_meta(),
         )
         body = {"device": result.device, "profile": result.profile}
         return body, (201 if result.created else 200)
@@ -114,7 +103,7 @@ class DeviceItem(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def delete(self, device_id: int):
         """Delete a device (admins); an active device is revoked first."""
-        device_service.delete(current_user, device_id)
+        device_service.delete(current_user, device_id, meta=request_meta())
         return None
 
 
@@ -179,7 +168,7 @@ class DeviceRotate(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, device_id: int):
         """Mark the device for key rotation (owner or admin)."""
-        return device_service.rotate(current_user, device_id)
+        return device_service.rotate(current_user, device_id, meta=request_meta())
 
 
 @blp.route("/<int:device_id>/approve")
@@ -192,7 +181,7 @@ class DeviceApprove(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, device_id: int):
         """Approve a pending device (admins); it becomes active and its gateway adds the peer."""
-        return device_service.approve(current_user, device_id)
+        return device_service.approve(current_user, device_id, meta=request_meta())
 
 
 @blp.route("/<int:device_id>/revoke")
@@ -209,5 +198,8 @@ class DeviceRevoke(MethodView):
         ``{"revoke_sessions": true}`` (admins) also ends every other session of the owner."""
         data = data or {}
         return device_service.revoke(
-            current_user, device_id, revoke_sessions=bool(data.get("revoke_sessions"))
+            current_user,
+            device_id,
+            revoke_sessions=bool(data.get("revoke_sessions")),
+            meta=request_meta(),
         )

@@ -10,7 +10,7 @@ from ..schemas import error_responses
 from ..schemas.agent import AgentConfigSchema, ConfigArgsSchema, HeartbeatSchema
 from ..security import agent_required
 from ..services import agent as agent_service
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta
 
 blp = Blueprint(
     "gateway_agent",
@@ -59,5 +59,5 @@ class AgentHeartbeat(MethodView):
         """
         if g.gateway is None:  # pragma: no cover - agent_required always sets it
             raise ApiError(401, "unauthorized", "Gateway agent token required.")
-        agent_service.heartbeat(g.gateway, data)
+        agent_service.heartbeat(g.gateway, data, meta=request_meta())
         return None

@@ -15,7 +15,7 @@ from ..schemas.gateways import (
 )
 from ..security import admin_required
 from ..services import gateways as svc
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta, request_origin
 
 blp = Blueprint(
     "gateways", __name__, url_prefix=api_prefix("gateways"), description="Gateways (admin)"
@@ -50,7 +50,9 @@ class Gateways(MethodView):
         DNS server; 400 `invalid_public_key`; 409 `conflict` for a taken name or a pool that
         overlaps another gateway's.
         """
-        return svc.create_gateway(current_user, body)
+        return svc.create_gateway(
+            current_user, body, origin=request_origin(), meta=request_meta()
+        )
 
 
 @blp.route("/<int:gateway_id>")
@@ -73,7 +75,9 @@ class GatewayItem(MethodView):
     def patch(self, body: dict, gateway_id: int):
         """Change a gateway. Changing a pool while active devices use it is 409
         `gateway_in_use`; endpoint/key/DNS/MTU changes bump the devices' profile revisions."""
-        return svc.update_gateway(current_user, svc.get_gateway(gateway_id), body)
+        return svc.update_gateway(
+            current_user, svc.get_gateway(gateway_id), body, meta=request_meta()
+        )
 
     @admin_required
     @blp.response(204)
@@ -81,7 +85,7 @@ class GatewayItem(MethodView):
     @blp.doc(security=BEARER)
     def delete(self, gateway_id: int):
         """Delete a gateway; 409 `gateway_in_use` while active devices use it."""
-        svc.delete_gateway(current_user, svc.get_gateway(gateway_id))
+        svc.delete_gateway(current_user, svc.get_gateway(gateway_id), meta=request_meta())
         return None
 
 
@@ -96,4 +100,9 @@ class GatewayToken(MethodView):
     def post(self, gateway_id: int):
         """Replace the gateway's agent token: the old one stops working at once, the new one is
         shown only in this answer (with the agent's start command). Audit `gateway.update`."""
-        return svc.rotate_agent_token(current_user, svc.get_gateway(gateway_id))
+        return svc.rotate_agent_token(
+            current_user,
+            svc.get_gateway(gateway_id),
+            origin=request_origin(),
+            meta=request_meta(),
+        )

@@ -15,7 +15,7 @@ from ..schemas.policies import (
 )
 from ..security import admin_required
 from ..services import policies as svc
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta
 
 blp = Blueprint(
     "policies", __name__, url_prefix=api_prefix("policies"), description="Access policies (admin)"
@@ -46,7 +46,7 @@ class Policies(MethodView):
     def post(self, body: dict):
         """Create a policy. Destinations are CIDRs with no host bits set (400 naming the
         entry); `user_ids` must exist (400); names are unique (409)."""
-        return svc.create_policy(current_user, body)
+        return svc.create_policy(current_user, body, meta=request_meta())
 
 
 @blp.route("/<int:policy_id>")
@@ -68,7 +68,9 @@ class PolicyItem(MethodView):
     @blp.doc(security=BEARER)
     def patch(self, body: dict, policy_id: int):
         """Change a policy; affected devices get new profile revisions."""
-        return svc.update_policy(current_user, svc.get_policy(policy_id), body)
+        return svc.update_policy(
+            current_user, svc.get_policy(policy_id), body, meta=request_meta()
+        )
 
     @admin_required
     @blp.response(204)
@@ -76,5 +78,5 @@ class PolicyItem(MethodView):
     @blp.doc(security=BEARER)
     def delete(self, policy_id: int):
         """Delete a policy; the users it reached lose its destinations."""
-        svc.delete_policy(current_user, svc.get_policy(policy_id))
+        svc.delete_policy(current_user, svc.get_policy(policy_id), meta=request_meta())
         return None

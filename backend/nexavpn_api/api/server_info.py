@@ -8,7 +8,7 @@ from ..schemas import error_responses
 from ..schemas.server_info import ServerInfoSchema
 from ..security import admin_required
 from ..services import server_info as svc
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_origin
 
 blp = Blueprint(
     "server_info", __name__, url_prefix=api_prefix("server-info"),
@@ -27,4 +27,4 @@ class ServerInfo(MethodView):
     def get(self):
         """The URL agents and clients use and the SHA-256 fingerprint of the served certificate
         (what a self-signed server's users and agents pin)."""
-        return svc.summary()
+        return svc.summary(request_origin())

@@ -15,7 +15,7 @@ from ..schemas.auth import (
 )
 from ..services import oidc, oidc_providers, tokens
 from . import browser_session
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta, request_origin
 
 blp = Blueprint(
     "sso", __name__, url_prefix=api_prefix("auth"), description="Single sign-on (OpenID Connect)"
@@ -53,7 +53,8 @@ class OidcStart(MethodView):
         callback hands back can only be spent with its verifier. The provider unreachable →
         503 `identity_provider_unavailable`.
         """
-        return redirect(oidc.start(oidc_providers.get(provider_id), args), 302)
+        url = oidc.start(oidc_providers.get(provider_id), args, origin=request_origin())
+        return redirect(url, 302)
 
 
 @blp.route("/oidc/<provider_id>/callback")
@@ -69,7 +70,10 @@ class OidcCallback(MethodView):
         client's `redirect_uri` with `?code=<one-time code>&state=<its state>`; a refused
         sign-in (disabled user, bad token, provider error or down) redirects with
         `?error=<code>&state=`. An unknown, spent or expired `state` is 400 `invalid_state`."""
-        return redirect(oidc.callback(oidc_providers.get(provider_id), args), 302)
+        url = oidc.callback(
+            oidc_providers.get(provider_id), args, origin=request_origin(), meta=request_meta()
+        )
+        return redirect(url, 302)
 
 
 @blp.route("/oidc/token")
@@ -83,5 +87,5 @@ class OidcToken(MethodView):
         """Spend the one-time code with the PKCE verifier of the challenge given at start:
         the answer of POST /auth/login. The code works once and for 60 s; anything wrong is
         400 `invalid_grant`."""
-        answer = oidc.exchange(body["code"], body["code_verifier"])
+        answer = oidc.exchange(body["code"], body["code_verifier"], meta=request_meta())
         return browser_session.hand_over(answer, lifetime=tokens.refresh_lifetime())

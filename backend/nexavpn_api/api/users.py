@@ -11,7 +11,7 @@ from ..schemas.users import UserCreateSchema, UserListArgsSchema, UserSchema, Us
 from ..security import admin_required, current_family_id, login_required
 from ..services import mfa
 from ..services import users as svc
-from .common import Blueprint, api_prefix
+from .common import Blueprint, api_prefix, request_meta
 
 blp = Blueprint("users", __name__, url_prefix=api_prefix("users"), description="Users (admin)")
 
@@ -40,7 +40,9 @@ class Users(MethodView):
     def post(self, body: dict):
         """Create a user (admin). Usernames are unique regardless of case (409)."""
         password_hash = svc.hash_outside_transaction(body["password"])
-        return svc.create_user(current_user, body, password_hash=password_hash)
+        return svc.create_user(
+            current_user, body, password_hash=password_hash, meta=request_meta()
+        )
 
 
 @blp.route("/<int:user_id>")
@@ -72,7 +74,12 @@ class UserItem(MethodView):
         work = svc.password_work(current_user, user, body)  # argon2 before the write lock
         user = svc.get_visible_user(current_user, user_id)
         return svc.update_user(
-            current_user, user, body, actor_family=current_family_id(), prepared=work
+            current_user,
+            user,
+            body,
+            actor_family=current_family_id(),
+            prepared=work,
+            meta=request_meta(),
         )
 
     @admin_required
@@ -82,7 +89,7 @@ class UserItem(MethodView):
     def delete(self, user_id: int):
         """Delete a user (admin): its devices are revoked and removed. Not yourself, not the
         last enabled admin (409)."""
-        svc.delete_user(current_user, svc.get_user(user_id))
+        svc.delete_user(current_user, svc.get_user(user_id), meta=request_meta())
         return None
 
 
@@ -97,5 +104,5 @@ class UserMfa(MethodView):
     def delete(self, user_id: int):
         """Reset a user's two-factor (a lost phone): TOTP off, recovery codes gone; the user
         sets it up again (at once when NEXAVPN_MFA_REQUIRED applies to them)."""
-        mfa.reset(current_user, svc.get_user(user_id))
+        mfa.reset(current_user, svc.get_user(user_id), meta=request_meta())
         return None

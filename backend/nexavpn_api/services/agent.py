@@ -15,6 +15,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Gateway
 from ..models._types import utcnow
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, ipam, notify, provisioning
 from .policy_resolution import destinations
 
@@ -127,8 +128,9 @@ def key_holder(key: str, *, exclude_gateway: int | None = None) -> str | None:
     return None
 
 
-def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
-    """Store what the agent reports: key, port, liveness and per-peer handshakes/counters."""
+def heartbeat(gateway: Gateway, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST) -> None:
+    """Store what the agent reports: key, port, liveness and per-peer handshakes/counters;
+    ``meta`` is the agent's connection, whose address the audit rows keep."""
     try:
         key = validate_key(data["public_key"])
     except InvalidKey as exc:
@@ -146,6 +148,7 @@ def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
                 actor_id=gateway.id,
                 target_type="gateway",
                 target_id=gateway.id,
+                ip=meta.ip,
                 details={"public_key": key, "in_use_by": holder},
             )
             db.session.commit()
@@ -165,6 +168,7 @@ def heartbeat(gateway: Gateway, data: dict[str, Any]) -> None:
             actor_id=gateway.id,
             target_type="gateway",
             target_id=gateway.id,
+            ip=meta.ip,
             details={
                 "changed": ["public_key"],
                 "public_key": key,

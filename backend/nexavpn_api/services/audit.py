@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context
 from sqlalchemy import insert
 
 from .. import sql
@@ -28,11 +27,11 @@ def record(
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit row in the current transaction (the caller commits)."""
-    if ip is None and has_request_context():
-        from ..security import client_ip
+    """Write one audit row in the current transaction (the caller commits).
 
-        ip = client_ip()
+    ``ip`` is the caller's address as the view handed it down (``RequestMeta.ip``); this module
+    does not look at the HTTP request, so a row from the CLI simply has none.
+    """
     sql.execute(
         _INSERT,
         {

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Device, Gateway, User
 from ..models._types import utcnow
 from ..pagination import paginate
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, notify, profiles, provisioning
 from .tokens import revoke_all_sessions, revoke_device_sessions
 
@@ -117,7 +118,7 @@ def touch_sync(device_id: int) -> None:
     db.session.commit()
 
 
-def rotate(caller: User, device_id: int) -> Device:
+def rotate(caller: User, device_id: int, *, meta: RequestMeta = NO_REQUEST) -> Device:
     """Ask the device to re-enroll with a new key pair (its profile says so)."""
     device = get_visible_device(caller, device_id)
     _require_active(device)
@@ -127,12 +128,12 @@ def rotate(caller: User, device_id: int) -> Device:
     if not device.rotation_required:
         device.rotation_required = True
         device.profile_revision = device.profile_revision + 1
-    provisioning.record_device_event("device.rotate", device, caller)
+    provisioning.record_device_event("device.rotate", device, caller, ip=meta.ip)
     db.session.commit()
     return device
 
 
-def approve(caller: User, device_id: int) -> Device:
+def approve(caller: User, device_id: int, *, meta: RequestMeta = NO_REQUEST) -> Device:
     """Approve a pending device (admins): it becomes a peer on its gateway. Approving an active
     device changes nothing; a revoked one answers 410."""
     device = db.session.get(Device, device_id)
@@ -141,12 +142,18 @@ def approve(caller: User, device_id: int) -> Device:
     provisioning.lock_users([device.user_id])
     db.session.refresh(device)
     _require_active(device)
-    provisioning.approve_device(device, actor=caller)
+    provisioning.approve_device(device, actor=caller, ip=meta.ip)
     db.session.commit()
     return device
 
 
-def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> Device:
+def revoke(
+    caller: User,
+    device_id: int,
+    *,
+    revoke_sessions: bool = False,
+    meta: RequestMeta = NO_REQUEST,
+) -> Device:
     """Revoke a device (owner or admin): the sessions bound to it end with it; an admin may
     also end all its owner's other sessions."""
     device = get_visible_device(caller, device_id)
@@ -157,7 +164,7 @@ def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> De
         )
     provisioning.lock_users([device.user_id])
     db.session.refresh(device)
-    provisioning.revoke_device(device, actor=caller, reason="revoked")
+    provisioning.revoke_device(device, actor=caller, reason="revoked", ip=meta.ip)
     if revoke_sessions:
         ended = _revoke_all_sessions(device.user_id)
         audit.record_by_user(
@@ -165,6 +172,7 @@ def revoke(caller: User, device_id: int, *, revoke_sessions: bool = False) -> De
             caller,
             target_type="user",
             target_id=device.user_id,
+            ip=meta.ip,
             details={"sessions": ended, "device_id": device.id},
         )
     db.session.commit()
@@ -175,7 +183,7 @@ def _revoke_all_sessions(user_id: int) -> int:
     return revoke_all_sessions(user_id, "admin_ended")
 
 
-def delete(caller: User, device_id: int) -> None:
+def delete(caller: User, device_id: int, *, meta: RequestMeta = NO_REQUEST) -> None:
     """Delete a device (admins): revoked first if live, so its addresses return to the pool,
     its sessions end and its key stays refused after the record is gone."""
     device = db.session.get(Device, device_id)
@@ -183,11 +191,15 @@ def delete(caller: User, device_id: int) -> None:
         raise not_found("Device")
     provisioning.lock_users([device.user_id])
     db.session.refresh(device)
-    if not provisioning.revoke_device(device, actor=caller, reason="deleted"):
+    if not provisioning.revoke_device(device, actor=caller, reason="deleted", ip=meta.ip):
         provisioning.forbid_key(device)  # revoked before the key list existed
         revoke_device_sessions(device.id, "device_deleted")
     provisioning.record_device_event(
-        "device.delete", device, caller, {"vpn_ip": device.vpn_ip, "status": device.status}
+        "device.delete",
+        device,
+        caller,
+        {"vpn_ip": device.vpn_ip, "status": device.status},
+        ip=meta.ip,
     )
     db.session.delete(device)
     db.session.commit()

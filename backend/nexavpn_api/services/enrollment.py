@@ -26,12 +26,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from nexavpn_shared import contract
+from nexavpn_shared.keys import InvalidKey, validate_key
 
 from .. import sql
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, Gateway, RevokedPublicKey, User
 from ..models._types import utcnow
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import ipam, profiles, provisioning, tokens
 from .policy_resolution import resources_for_user
 
@@ -65,16 +67,19 @@ def enroll(
     *,
     session_id: str | None = None,
     bound_device_id: int | None = None,
+    meta: RequestMeta = NO_REQUEST,
 ) -> EnrollResult:
     """Enroll (or re-enroll) a device of ``user_id`` and commit; see the module docstring.
 
     ``session_id`` is the caller's session (bound to the device unless it already is);
-    ``bound_device_id`` the device it is bound to, the only one it may enroll.
+    ``bound_device_id`` the device it is bound to, the only one it may enroll; ``meta`` the
+    HTTP caller, whose address the audit row keeps.
     """
+    _check_public_key(data["public_key"])
     last_exc: DBAPIError | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
-            result = _enroll_once(user_id, data, bound_device_id)
+            result = _enroll_once(user_id, data, bound_device_id, meta.ip)
             if bound_device_id is None:
                 tokens.bind_to_device(session_id, result.device.id)
             _commit_keeping_state()
@@ -92,6 +97,20 @@ def enroll(
     raise ApiError(
         503, "service_unavailable", "The server is busy; retry the enrollment shortly."
     )
+
+
+def _check_public_key(public_key: object) -> None:
+    """400 ``invalid_public_key`` unless it is a WireGuard key; checked here rather than in a
+    view so every caller of :func:`enroll` gets it, and before any query."""
+    try:
+        validate_key(public_key)
+    except InvalidKey as exc:
+        raise ApiError(
+            400,
+            "invalid_public_key",
+            "The public key is not a WireGuard key.",
+            {"public_key": [exc.message]},
+        ) from None
 
 
 def _commit_keeping_state() -> None:
@@ -227,7 +246,9 @@ def _assign(device: Device, gateway: Gateway, offset: int) -> None:
     device.vpn_ip6 = v6
 
 
-def _enroll_once(user_id: int, data: dict[str, Any], bound_device_id: int | None) -> EnrollResult:
+def _enroll_once(
+    user_id: int, data: dict[str, Any], bound_device_id: int | None, ip: str | None
+) -> EnrollResult:
     limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
     if ipam.is_postgres() and sql.execute(_LOCK_USER, {"user_id": user_id}).first() is None:
         user = None
@@ -280,8 +301,8 @@ def _enroll_once(user_id: int, data: dict[str, Any], bound_device_id: int | None
 
     resources = resources_for_user(user_id)
     if existing is None:
-        return _enroll_new(user, data, resources)
-    return _reenroll(user, existing, data, resources)
+        return _enroll_new(user, data, resources, ip)
+    return _reenroll(user, existing, data, resources, ip)
 
 
 _INSERT_DEVICE = insert(Device)
@@ -314,7 +335,9 @@ def _insert_device(user: User, values: dict[str, Any]) -> Device:
     return device
 
 
-def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]]) -> EnrollResult:
+def _enroll_new(
+    user: User, data: dict[str, Any], resources: list[dict[str, str]], ip: str | None
+) -> EnrollResult:
     gateway, offset = _place()
     v4, v6 = ipam.pools_of(gateway).addresses(offset)
     device = _insert_device(
@@ -347,12 +370,17 @@ def _enroll_new(user: User, data: dict[str, Any], resources: list[dict[str, str]
             "platform": device.platform,
             "status": device.status,
         },
+        ip=ip,
     )
     return EnrollResult(device, True, profiles.build_profile(device, gateway))
 
 
 def _reenroll(
-    user: User, device: Device, data: dict[str, Any], resources: list[dict[str, str]]
+    user: User,
+    device: Device,
+    data: dict[str, Any],
+    resources: list[dict[str, str]],
+    ip: str | None,
 ) -> EnrollResult:
     key_changed = device.public_key != data["public_key"]
     old_gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
@@ -406,5 +434,6 @@ def _reenroll(
             "key_changed": key_changed,
             "gateway_changed": gateway_changed,
         },
+        ip=ip,
     )
     return EnrollResult(device, False, profiles.build_profile(device, gateway))

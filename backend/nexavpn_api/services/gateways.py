@@ -26,8 +26,10 @@ from ..extensions import db
 from ..models import Device, Gateway, IpLease, User
 from ..models._types import utcnow
 from ..pagination import paginate
+from ..request_meta import NO_REQUEST, RequestMeta
 from ..security import hash_token
-from . import audit
+from . import audit, provisioning
+from .server_info import agent_command
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,6 @@ log = logging.getLogger(__name__)
 PROFILE_FIELDS = ("endpoint", "public_key", "dns", "mtu", "vpn_cidr", "vpn_cidr6")
 POOL_FIELDS = ("vpn_cidr", "vpn_cidr6")
 ACTIVE = "active"
-
-
-def _provisioning():
-    from . import provisioning
-
-    return provisioning
 
 
 def new_agent_token() -> tuple[str, str]:
@@ -60,7 +56,7 @@ def is_online(gw: Gateway) -> bool:
 def present(gw: Gateway, peer_count: int | None = None) -> dict[str, Any]:
     """The API view of a gateway (status and peer count are derived)."""
     if peer_count is None:
-        peer_count = _provisioning().active_device_count(gw.id)
+        peer_count = provisioning.active_device_count(gw.id)
     return {
         "id": gw.id,
         "name": gw.name,
@@ -182,7 +178,9 @@ def _commit_or_conflict(*, flush_only: bool = False) -> None:
         ) from None
 
 
-def create_gateway(actor: User, data: dict[str, Any]) -> dict[str, Any]:
+def create_gateway(
+    actor: User, data: dict[str, Any], *, origin: str, meta: RequestMeta = NO_REQUEST
+) -> dict[str, Any]:
     """Create a gateway; the answer carries the agent token, shown this once."""
     values = _normalise(data)
     _check_unique(values, None)
@@ -206,15 +204,18 @@ def create_gateway(actor: User, data: dict[str, Any]) -> dict[str, Any]:
         actor,
         target_type="gateway",
         target_id=gw.id,
+        ip=meta.ip,
         details={
             k: getattr(gw, k) for k in ("name", "endpoint", "vpn_cidr", "vpn_cidr6", "enabled")
         },
     )
     _commit_or_conflict()
-    return {**present(gw, 0), "agent_token": token, "agent_command": _agent_command(gw)}
+    return {**present(gw, 0), "agent_token": token, "agent_command": _agent_command(gw, origin)}
 
 
-def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, Any]:
+def update_gateway(
+    actor: User, gw: Gateway, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> dict[str, Any]:
     """Apply a PATCH. Profile-relevant changes bump the devices' and the gateway's revisions."""
     for field in ("name", "endpoint", "vpn_cidr", "dns", "mtu", "enabled"):
         if field in data and data[field] is None:
@@ -224,8 +225,7 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
     if not changed:
         return present(gw)
     pool_change = [f for f in POOL_FIELDS if f in changed]
-    prov = _provisioning()
-    if pool_change and prov.live_device_count(gw.id) > 0:
+    if pool_change and provisioning.live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",
@@ -238,14 +238,15 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
         setattr(gw, field, values[field])
     _commit_or_conflict(flush_only=True)
     if any(f in PROFILE_FIELDS for f in changed):
-        prov.refresh_gateway(gw.id)
+        provisioning.refresh_gateway(gw.id)
     elif "enabled" in changed:
-        prov.bump_gateways([gw.id])
+        provisioning.bump_gateways([gw.id])
     audit.record_by_user(
         "gateway.update",
         actor,
         target_type="gateway",
         target_id=gw.id,
+        ip=meta.ip,
         details={"changed": changed, **{f: getattr(gw, f) for f in changed}},
     )
     _commit_or_conflict()
@@ -253,7 +254,9 @@ def update_gateway(actor: User, gw: Gateway, data: dict[str, Any]) -> dict[str, 
     return present(gw)
 
 
-def rotate_agent_token(actor: User, gw: Gateway) -> dict[str, Any]:
+def rotate_agent_token(
+    actor: User, gw: Gateway, *, origin: str, meta: RequestMeta = NO_REQUEST
+) -> dict[str, Any]:
     """Replace the agent token (the old one stops working at once); the new one is shown once.
 
     Audited as ``gateway.update`` with ``changed: ["agent_token"]`` (never the token).
@@ -265,26 +268,25 @@ def rotate_agent_token(actor: User, gw: Gateway) -> dict[str, Any]:
         actor,
         target_type="gateway",
         target_id=gw.id,
+        ip=meta.ip,
         details={"changed": ["agent_token"]},
     )
     db.session.commit()
-    return {**present(gw), "agent_token": token, "agent_command": _agent_command(gw)}
+    return {**present(gw), "agent_token": token, "agent_command": _agent_command(gw, origin)}
 
 
-def _agent_command(gw: Gateway) -> str:
+def _agent_command(gw: Gateway, origin: str) -> str:
     """The agent's start command for this gateway (listen port from its public endpoint)."""
-    from .server_info import agent_command
-
     port = gw.endpoint.rsplit(":", 1)[-1]
-    return agent_command(int(port) if port.isdigit() else 51820)
+    return agent_command(int(port) if port.isdigit() else 51820, origin)
 
 
-def delete_gateway(actor: User, gw: Gateway) -> None:
+def delete_gateway(actor: User, gw: Gateway, *, meta: RequestMeta = NO_REQUEST) -> None:
     """Delete a gateway no active device uses (409 ``gateway_in_use`` otherwise).
 
     Revoked devices keep their records, detached from the gateway.
     """
-    if _provisioning().live_device_count(gw.id) > 0:
+    if provisioning.live_device_count(gw.id) > 0:
         raise ApiError(
             409,
             "gateway_in_use",
@@ -300,6 +302,11 @@ def delete_gateway(actor: User, gw: Gateway) -> None:
     db.session.execute(delete(IpLease).where(IpLease.gateway_id == gw_id))
     db.session.delete(gw)
     audit.record_by_user(
-        "gateway.delete", actor, target_type="gateway", target_id=gw_id, details={"name": name}
+        "gateway.delete",
+        actor,
+        target_type="gateway",
+        target_id=gw_id,
+        ip=meta.ip,
+        details={"name": name},
     )
     db.session.commit()

@@ -21,7 +21,7 @@ apart (they neither extend a lock nor count as guesses) and audited in aggregate
 
 Usage (the caller's session must hold no uncommitted changes when it calls :func:`check`)::
 
-    attempt = login_limiter.check(username, client_ip())   # 429 ApiError when over a limit
+    attempt = login_limiter.check(username, meta.ip)   # 429 ApiError when over a limit
     if not secret_ok:
         login_limiter.record_failure(attempt, "bad_password", user)   # audits and commits
     login_limiter.record_success(attempt)                  # joins the caller's transaction
@@ -40,10 +40,10 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..clock import Clock, resolve
 from ..errors import ApiError
 from ..extensions import db
 from ..models import LoginThrottle, User
-from ..models._types import utcnow
 from . import audit
 
 LOGIN_OK = "auth.login"
@@ -160,13 +160,14 @@ def _refused_column_bump(scope: tuple[str, str, str], start: datetime, refused: 
     )
 
 
-def check(username: str, ip: str | None) -> Attempt:
+def check(username: str, ip: str | None, *, clock: Clock | None = None) -> Attempt:
     """Count one attempt, or refuse it with 429 ``rate_limited`` (Retry-After) when over a limit.
 
     Commits its own short transaction (the counter rows stay locked only for its duration).
+    Windows are measured by ``clock`` (default: the app's, see :mod:`nexavpn_api.clock`).
     """
     per_pair, per_user, per_ip, window, known_days = _limits()
-    now = utcnow()
+    now = resolve(clock)()
     name = normalise(username)
     dg = digest(name)
     addr = (ip or "")[:64]
@@ -257,10 +258,10 @@ def record_failure(
     db.session.commit()
 
 
-def record_success(attempt: Attempt) -> None:
+def record_success(attempt: Attempt, *, clock: Clock | None = None) -> None:
     """The secret was right: hand the reservation back, restart the username's counts and
     remember the address as known. Runs in the caller's transaction (the caller commits)."""
-    now = utcnow()
+    now = resolve(clock)()
     db.session.execute(
         delete(LoginThrottle).where(
             LoginThrottle.scope.in_((SCOPE_USER_IP, SCOPE_USER)),

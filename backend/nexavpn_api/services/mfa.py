@@ -22,6 +22,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import RecoveryCode, User
 from ..models._types import utcnow
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, secretbox
 
 ISSUER = "NexaVPN"
@@ -47,7 +48,7 @@ def setup_required(user: User) -> bool:
     return mode == "all" or user.is_admin
 
 
-def begin_setup(user: User) -> dict[str, str]:
+def begin_setup(user: User, *, meta: RequestMeta = NO_REQUEST) -> dict[str, str]:
     """A new secret (replacing an unconfirmed one); TOTP stays off until confirmed."""
     if user.sso_provider:
         raise ApiError(
@@ -60,7 +61,9 @@ def begin_setup(user: User) -> dict[str, str]:
     secret = pyotp.random_base32()
     user.totp_secret = secretbox.seal(secret, PURPOSE)
     user.totp_last_step = None
-    audit.record_by_user("user.mfa_setup", user, target_type="user", target_id=user.id)
+    audit.record_by_user(
+        "user.mfa_setup", user, target_type="user", target_id=user.id, ip=meta.ip
+    )
     db.session.commit()
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": qr_data_uri(uri)}
@@ -119,7 +122,7 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def confirm_setup(user: User, code: str) -> list[str]:
+def confirm_setup(user: User, code: str, *, meta: RequestMeta = NO_REQUEST) -> list[str]:
     """The first right code turns TOTP on; answers the recovery codes (shown once)."""
     if user.totp_enabled:
         raise ApiError(409, "conflict", "Two-factor sign-in is already on.")
@@ -136,7 +139,9 @@ def confirm_setup(user: User, code: str) -> list[str]:
         )
     user.totp_enabled = True
     codes = _new_recovery_codes(user)
-    audit.record_by_user("user.mfa_enable", user, target_type="user", target_id=user.id)
+    audit.record_by_user(
+        "user.mfa_enable", user, target_type="user", target_id=user.id, ip=meta.ip
+    )
     db.session.commit()
     return codes
 
@@ -173,7 +178,7 @@ def _turn_off(user: User) -> None:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
-def disable(user: User, code: str) -> None:
+def disable(user: User, code: str, *, meta: RequestMeta = NO_REQUEST) -> None:
     """The user turns TOTP off, proving it with a current code (or a recovery code)."""
     if not user.totp_enabled:
         raise ApiError(409, "conflict", "Two-factor sign-in is not on.")
@@ -183,16 +188,23 @@ def disable(user: User, code: str) -> None:
             400, "validation_error", "That code is not right.", {"code": ["wrong code"]}
         )
     _turn_off(user)
-    audit.record_by_user("user.mfa_disable", user, target_type="user", target_id=user.id)
+    audit.record_by_user(
+        "user.mfa_disable", user, target_type="user", target_id=user.id, ip=meta.ip
+    )
     db.session.commit()
 
 
-def reset(actor: User, user: User) -> None:
+def reset(actor: User, user: User, *, meta: RequestMeta = NO_REQUEST) -> None:
     """An admin removes a user's two-factor (a lost phone); the user sets it up again."""
     was_on = user.totp_enabled or user.totp_secret is not None
     _turn_off(user)
     audit.record_by_user(
-        "user.mfa_reset", actor, target_type="user", target_id=user.id, details={"was_on": was_on}
+        "user.mfa_reset",
+        actor,
+        target_type="user",
+        target_id=user.id,
+        ip=meta.ip,
+        details={"was_on": was_on},
     )
     db.session.commit()
 

@@ -193,6 +193,9 @@ def _pausing_deadline(sleep: Callable[[], bool]) -> bool:
     """Sleep with the request's database deadline suspended (waiting is not database work)."""
     from ..green import paused
 
+    # The one request read left in services: WSGI plumbing (the deadline the server hooks put
+    # in the environ for this worker), not client metadata; threading it through every
+    # long-poll view would only move the same lookup.
     holder = request.environ.get("nexavpn.deadline") if has_request_context() else None
     if holder is None:
         return sleep()

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from flask import current_app, request
+from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import delete, update
@@ -32,6 +32,7 @@ from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import OidcGrant, User
 from ..models._types import utcnow
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, sso_users, tokens
 from .oidc_providers import Provider, keys, metadata, timeout, unavailable, userinfo
 from .sso_users import LoginRefused
@@ -68,19 +69,20 @@ def s256(verifier: str) -> str:
     )
 
 
-def public_base() -> str:
-    """The server's public origin: NEXAVPN_PUBLIC_URL, else the origin of the request."""
-    return current_app.config.get("NEXAVPN_PUBLIC_URL") or request.host_url.rstrip("/")
+def public_base(origin: str) -> str:
+    """The server's public origin: NEXAVPN_PUBLIC_URL, else ``origin`` (the view passes the
+    origin of the request it serves)."""
+    return current_app.config.get("NEXAVPN_PUBLIC_URL") or origin
 
 
-def provider_redirect_uri(provider: Provider) -> str:
+def provider_redirect_uri(provider: Provider, origin: str) -> str:
     """What the operator registers at the provider as the redirect URI."""
-    return f"{public_base()}/api/v1/auth/oidc/{provider.id}/callback"
+    return f"{public_base(origin)}/api/v1/auth/oidc/{provider.id}/callback"
 
 
-def redirect_allowed(uri: str) -> bool:
+def redirect_allowed(uri: str, origin: str) -> bool:
     """The admin UI's own callback, or a loopback http URL with a port (RFC 8252)."""
-    if uri == public_base() + ADMIN_UI_CALLBACK:
+    if uri == public_base(origin) + ADMIN_UI_CALLBACK:
         return True
     try:
         parts = urlsplit(uri)
@@ -101,21 +103,22 @@ def _client_redirect(uri: str, **params: str) -> str:
     return uri + sep + urlencode(params)
 
 
-def _session(provider: Provider, **kwargs: Any) -> OAuth2Session:
+def _session(provider: Provider, origin: str, **kwargs: Any) -> OAuth2Session:
     return OAuth2Session(
         provider.client_id,
         provider.client_secret,
         scope=" ".join(provider.scopes),
-        redirect_uri=provider_redirect_uri(provider),
+        redirect_uri=provider_redirect_uri(provider, origin),
         code_challenge_method="S256",
         **kwargs,
     )
 
 
-def start(provider: Provider, args: dict[str, Any]) -> str:
-    """Check the client's request, keep a state record, answer the provider's authorize URL."""
+def start(provider: Provider, args: dict[str, Any], *, origin: str) -> str:
+    """Check the client's request, keep a state record, answer the provider's authorize URL;
+    ``origin`` is the request's, the public URL when NEXAVPN_PUBLIC_URL is not set."""
     redirect_uri = args["redirect_uri"]
-    if not redirect_allowed(redirect_uri):
+    if not redirect_allowed(redirect_uri, origin):
         raise validation_error(
             {"redirect_uri": ["must be this server's admin UI callback or a loopback URL"]}
         )
@@ -143,7 +146,7 @@ def start(provider: Provider, args: dict[str, Any]) -> str:
         )
     )
     db.session.commit()
-    url, _ = _session(provider).create_authorization_url(
+    url, _ = _session(provider, origin).create_authorization_url(
         auth_url, state=state, nonce=nonce, code_verifier=verifier
     )
     return url
@@ -169,7 +172,9 @@ def _spend(kind: str, secret: str) -> OidcGrant | None:
     return db.session.get(OidcGrant, gid)
 
 
-def callback(provider: Provider, args: dict[str, str]) -> str:
+def callback(
+    provider: Provider, args: dict[str, str], *, origin: str, meta: RequestMeta = NO_REQUEST
+) -> str:
     """Where the provider sends the browser back: answers the client redirect URL."""
     grant = _spend("state", args.get("state", ""))
     if grant is None or grant.data.get("provider") != provider.id:
@@ -185,14 +190,15 @@ def callback(provider: Provider, args: dict[str, str]) -> str:
     if args.get("error"):
         return _client_redirect(back, error="access_denied", state=client_state)
     try:
-        claims = _claims_from_code(provider, args.get("code", ""), data)
-        user = sso_users.user_for(provider, claims)
+        claims = _claims_from_code(provider, args.get("code", ""), data, origin)
+        user = sso_users.user_for(provider, claims, meta=meta)
     except LoginRefused as refused:
         db.session.rollback()
         log.warning("single sign-on with %s refused: %s", provider.id, refused)
         audit.record(
             "auth.login_failed",
             actor_type="user",
+            ip=meta.ip,
             details={"method": "oidc", "provider": provider.id, "reason": refused.code},
         )
         db.session.commit()
@@ -220,13 +226,15 @@ def callback(provider: Provider, args: dict[str, str]) -> str:
     return _client_redirect(back, code=code, state=client_state)
 
 
-def _claims_from_code(provider: Provider, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def _claims_from_code(
+    provider: Provider, code: str, data: dict[str, Any], origin: str
+) -> dict[str, Any]:
     """Exchange the provider's code, verify its ID token, merge in UserInfo."""
     if not code:
         raise LoginRefused("invalid_request", "no code from the provider")
     token_url = metadata(provider)["token_endpoint"]
     try:
-        token = _session(provider).fetch_token(
+        token = _session(provider, origin).fetch_token(
             token_url,
             code=code,
             code_verifier=data["verifier"],
@@ -289,7 +297,7 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str) -> dict[str, 
     return claims
 
 
-def exchange(code: str, verifier: str) -> dict[str, Any]:
+def exchange(code: str, verifier: str, *, meta: RequestMeta = NO_REQUEST) -> dict[str, Any]:
     """The client spends the one-time code with its PKCE verifier: a session (login body)."""
     grant = _spend("code", code)
     if grant is None or not secrets.compare_digest(
@@ -307,4 +315,4 @@ def exchange(code: str, verifier: str) -> dict[str, Any]:
         )
     if user.disabled:
         raise ApiError(403, "user_disabled", "This account is disabled.")
-    return tokens.complete_login(user, "oidc")
+    return tokens.complete_login(user, "oidc", meta=meta)

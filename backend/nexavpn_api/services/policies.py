@@ -14,17 +14,12 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Policy, PolicyGroup, PolicyUser, User
 from ..pagination import paginate
-from . import audit
+from ..request_meta import NO_REQUEST, RequestMeta
+from . import audit, provisioning
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("name", "description", "enabled", "user_ids", "groups", "destinations")
-
-
-def _provisioning():
-    from . import provisioning
-
-    return provisioning
 
 
 def get_policy(policy_id: int) -> Policy:
@@ -130,7 +125,9 @@ def _snapshot(policy: Policy) -> dict[str, Any]:
     return {f: getattr(policy, f) for f in FIELDS}
 
 
-def create_policy(actor: User, data: dict[str, Any]) -> Policy:
+def create_policy(
+    actor: User, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> Policy:
     """Create a policy and re-provision the users it reaches."""
     values = _normalise(data)
     if _name_taken(values["name"]):
@@ -145,16 +142,22 @@ def create_policy(actor: User, data: dict[str, Any]) -> Policy:
     policy.groups = values.get("groups", [])
     db.session.add(policy)
     _flush_or_conflict()
-    prov = _provisioning()
-    prov.refresh_users(prov.user_ids_for_policy(policy.id))
+    provisioning.refresh_users(provisioning.user_ids_for_policy(policy.id))
     audit.record_by_user(
-        "policy.create", actor, target_type="policy", target_id=policy.id, details=_snapshot(policy)
+        "policy.create",
+        actor,
+        target_type="policy",
+        target_id=policy.id,
+        ip=meta.ip,
+        details=_snapshot(policy),
     )
     _commit_or_conflict()
     return policy
 
 
-def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
+def update_policy(
+    actor: User, policy: Policy, data: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> Policy:
     """Apply a PATCH; users reached before or after the change are re-provisioned."""
     for field in FIELDS:
         if field in data and data[field] is None:
@@ -165,33 +168,37 @@ def update_policy(actor: User, policy: Policy, data: dict[str, Any]) -> Policy:
         return policy
     if "name" in changed and _name_taken(values["name"], exclude_id=policy.id):
         raise _conflict()
-    prov = _provisioning()
-    before = prov.user_ids_for_policy(policy.id)
+    before = provisioning.user_ids_for_policy(policy.id)
     for field in changed:
         setattr(policy, field, values[field])
     _flush_or_conflict()
     if changed != ["description"]:
-        prov.refresh_users(before | prov.user_ids_for_policy(policy.id))
+        provisioning.refresh_users(before | provisioning.user_ids_for_policy(policy.id))
     audit.record_by_user(
         "policy.update",
         actor,
         target_type="policy",
         target_id=policy.id,
+        ip=meta.ip,
         details={"changed": changed, **{f: getattr(policy, f) for f in changed}},
     )
     _commit_or_conflict()
     return policy
 
 
-def delete_policy(actor: User, policy: Policy) -> None:
+def delete_policy(actor: User, policy: Policy, *, meta: RequestMeta = NO_REQUEST) -> None:
     """Delete a policy; the users it reached lose its destinations at once."""
-    prov = _provisioning()
-    before = prov.user_ids_for_policy(policy.id)
+    before = provisioning.user_ids_for_policy(policy.id)
     policy_id, name = policy.id, policy.name
     db.session.delete(policy)
     db.session.flush()
-    prov.refresh_users(before)
+    provisioning.refresh_users(before)
     audit.record_by_user(
-        "policy.delete", actor, target_type="policy", target_id=policy_id, details={"name": name}
+        "policy.delete",
+        actor,
+        target_type="policy",
+        target_id=policy_id,
+        ip=meta.ip,
+        details={"name": name},
     )
     db.session.commit()

@@ -195,12 +195,19 @@ def live_device_count(gateway_id: int) -> int:
 
 
 def record_device_event(
-    action: str, device: Device, actor: Any, details: dict[str, Any] | None = None
+    action: str,
+    device: Device,
+    actor: Any,
+    details: dict[str, Any] | None = None,
+    *,
+    ip: str | None = None,
 ) -> None:
-    """Audit a device action by a user, a gateway or the system (``actor=None``)."""
+    """Audit a device action by a user, a gateway or the system (``actor=None``); ``ip`` is
+    the HTTP caller's address (``RequestMeta.ip``), None outside a request."""
     kwargs: dict[str, Any] = {
         "target_type": "device",
         "target_id": device.id,
+        "ip": ip,
         "details": {"user_id": device.user_id, "name": device.name, **(details or {})},
     }
     if actor is None:
@@ -213,7 +220,9 @@ def record_device_event(
         audit.record(action, actor_type="system", actor_id=getattr(actor, "id", None), **kwargs)
 
 
-def revoke_device(device: Device, *, actor: Any, reason: str | None = None) -> bool:
+def revoke_device(
+    device: Device, *, actor: Any, reason: str | None = None, ip: str | None = None
+) -> bool:
     """Revoke one device: status, address back to the pool, peer off its gateway, its key
     refused from now on, the sessions bound to it ended, audit.
 
@@ -238,7 +247,7 @@ def revoke_device(device: Device, *, actor: Any, reason: str | None = None) -> b
         details["was_pending"] = True
     if reason:
         details["reason"] = reason
-    record_device_event("device.revoke", device, actor, details)
+    record_device_event("device.revoke", device, actor, details, ip=ip)
     return True
 
 
@@ -256,7 +265,7 @@ def forbid_key(device: Device) -> None:
         db.session.flush()
 
 
-def approve_device(device: Device, *, actor: Any) -> bool:
+def approve_device(device: Device, *, actor: Any, ip: str | None = None) -> bool:
     """Make a pending device a peer on its gateway; False when it was not pending.
 
     Its profile revision grows (the client learns its status changed) and its gateway's
@@ -273,11 +282,14 @@ def approve_device(device: Device, *, actor: Any) -> bool:
         device,
         actor,
         {"gateway_id": device.gateway_id, "vpn_ip": device.vpn_ip},
+        ip=ip,
     )
     return True
 
 
-def revoke_user_devices(user_id: int, *, actor: Any, reason: str = "user_revoked") -> int:
+def revoke_user_devices(
+    user_id: int, *, actor: Any, reason: str = "user_revoked", ip: str | None = None
+) -> int:
     """Revoke every live device of a user (user disabled or deleted); returns how many."""
     lock_users([user_id])
     devices = (
@@ -291,6 +303,6 @@ def revoke_user_devices(user_id: int, *, actor: Any, reason: str = "user_revoked
     )
     count = 0
     for device in devices:
-        count += revoke_device(device, actor=actor, reason=reason)
+        count += revoke_device(device, actor=actor, reason=reason, ip=ip)
     return count
 

@@ -16,8 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import request
-
 AGENT_TOKEN_FILE = "/etc/nexavpn/gateway.token"
 AGENT_INTERFACE = "wg0"
 
@@ -68,15 +66,16 @@ def served_certificate() -> CertInfo | None:
     return _read_cert(path, mtime)
 
 
-def public_url() -> str:
-    """The URL agents and clients use: NEXAVPN_PUBLIC_URL, else the origin of this request."""
+def public_url(origin: str) -> str:
+    """The URL agents and clients use: NEXAVPN_PUBLIC_URL, else ``origin`` (the view passes
+    the origin of the request it serves)."""
     configured = os.environ.get("NEXAVPN_PUBLIC_URL", "").strip().rstrip("/")
-    return configured or request.host_url.rstrip("/")
+    return configured or origin
 
 
-def agent_command(listen_port: int) -> str:
+def agent_command(listen_port: int, origin: str) -> str:
     """The full command that starts an agent against this server (pin included if needed)."""
-    argv = ["nexavpn-gateway", "run", "--server", public_url(),
+    argv = ["nexavpn-gateway", "run", "--server", public_url(origin),
             "--token-file", AGENT_TOKEN_FILE, "--interface", AGENT_INTERFACE,
             "--listen-port", str(listen_port)]
     cert = served_certificate()
@@ -85,11 +84,11 @@ def agent_command(listen_port: int) -> str:
     return shlex.join(argv)
 
 
-def summary() -> dict[str, Any]:
-    """GET /server-info."""
+def summary(origin: str) -> dict[str, Any]:
+    """GET /server-info; ``origin`` is the request's, used when no public URL is set."""
     cert = served_certificate()
     return {
-        "public_url": public_url(),
+        "public_url": public_url(origin),
         "tls": None if cert is None else {
             "fingerprint": cert.fingerprint,
             "self_signed": cert.self_signed,

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import User, UserIdentity
 from ..models._types import utcnow
-from . import audit
+from ..request_meta import NO_REQUEST, RequestMeta
+from . import audit, provisioning
 from .oidc_providers import Provider
 
 _USERNAME_BAD = re.compile(r"[^A-Za-z0-9._@-]+")
@@ -67,11 +68,11 @@ def _free_username(claims: dict[str, Any]) -> str:
     return f"{base[:40]}-{secrets.token_hex(4)}"
 
 
-def user_for(provider: Provider, claims: dict[str, Any]) -> User:
+def user_for(
+    provider: Provider, claims: dict[str, Any], *, meta: RequestMeta = NO_REQUEST
+) -> User:
     """The user linked to (provider, sub), created on first sign-in; groups and admin role
     follow the provider on every sign-in, and a change of groups bumps the user's devices."""
-    from . import provisioning
-
     sub = claims["sub"]
     link = db.session.execute(
         select(UserIdentity).where(
@@ -98,6 +99,7 @@ def user_for(provider: Provider, claims: dict[str, Any]) -> User:
             actor_type="system",
             target_type="user",
             target_id=user.id,
+            ip=meta.ip,
             details={"username": user.username, "method": "oidc", "provider": provider.id},
         )
         created = True
@@ -129,6 +131,7 @@ def user_for(provider: Provider, claims: dict[str, Any]) -> User:
             actor_type="system",
             target_type="user",
             target_id=user.id,
+            ip=meta.ip,
             details={
                 "changed": sorted(changed),
                 **changed,

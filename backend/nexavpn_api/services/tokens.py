@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import func, or_, select, update
 
 from nexavpn_shared import contract
 
+from ..clock import Clock, resolve
 from ..db_setup import read_phase
 from ..errors import ApiError
 from ..extensions import db
 from ..models import TokenFamily, User
 from ..models._types import utcnow
-from ..security import client_ip
+from ..request_meta import NO_REQUEST, RequestMeta
 from . import audit, login_limiter, mfa
 from .passwords import hash_password, needs_rehash, verify_password
 
@@ -92,16 +93,23 @@ def find_user_by_username(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def login(username: str, password: str) -> dict[str, Any]:
+def login(
+    username: str,
+    password: str,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Check the credentials and start a session; the answer of POST /auth/login.
 
     Unknown users and wrong passwords take the same time and get the same 401; a disabled
     user with the right password learns it is disabled (403), with a wrong one it does not.
     Users created by single sign-on have no password (an empty hash), so theirs is "wrong".
-    With TOTP on, the right password answers a challenge instead of tokens.
+    With TOTP on, the right password answers a challenge instead of tokens. ``clock`` (default:
+    the app's) measures the limiter's windows and the new session's lifetime.
     """
     key = _login_key(username)
-    attempt = login_limiter.check(key, client_ip())
+    attempt = login_limiter.check(key, meta.ip, clock=clock)
     # Read, hash, then write: the password check (tens of ms) runs outside any transaction,
     # so on SQLite the write lock is held only for the short write at the end.
     with read_phase():
@@ -124,16 +132,23 @@ def login(username: str, password: str) -> dict[str, Any]:
 
     if new_hash is not None:
         user.password_hash = new_hash
-    login_limiter.record_success(attempt)
+    login_limiter.record_success(attempt, clock=clock)
     if user.totp_enabled:
         db.session.commit()
         return {"mfa_required": True, "mfa_token": mfa.challenge_token(user), "methods": ["totp"]}
-    return complete_login(user, "password", key)
+    return complete_login(user, "password", key, meta=meta, clock=clock)
 
 
-def complete_login(user: User, method: str, key: str | None = None) -> dict[str, Any]:
+def complete_login(
+    user: User,
+    method: str,
+    key: str | None = None,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Start a session for a user who proved who they are (``method``): the login answer."""
-    family = start_family(user)
+    family = start_family(user, meta=meta, clock=clock)
     access, refresh, jti = _issue(user, family.id, sso=method == "oidc")
     family.current_refresh_jti = jti
     audit.record_by_user(
@@ -141,13 +156,20 @@ def complete_login(user: User, method: str, key: str | None = None) -> dict[str,
         user,
         target_type="session",
         target_id=family.id,
+        ip=meta.ip,
         details={"username": key or _login_key(user.username), "method": method},
     )
     db.session.commit()
     return {**_pair(access, refresh, user), "user": user}
 
 
-def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
+def verify_mfa(
+    mfa_token: str,
+    code: str,
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Second step of a password sign-in with TOTP on: a code (or recovery code) → session.
 
     Wrong codes are failed logins of that username, so the login limiter covers them too.
@@ -155,7 +177,7 @@ def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
     user = mfa.challenge_user(mfa_token)
     key = _login_key(user.username)
     user_id = user.id
-    attempt = login_limiter.check(key, client_ip())
+    attempt = login_limiter.check(key, meta.ip, clock=clock)
     user = db.session.get(User, user_id)
     if user.disabled:
         login_limiter.record_failure(attempt, "disabled", user)
@@ -165,23 +187,27 @@ def verify_mfa(mfa_token: str, code: str) -> dict[str, Any]:
         db.session.rollback()
         login_limiter.record_failure(attempt, "bad_totp", user)
         raise ApiError(401, "invalid_code", "The two-factor code is not right or was used already.")
-    login_limiter.record_success(attempt)
-    result = complete_login(user, "totp", key)
+    login_limiter.record_success(attempt, clock=clock)
+    result = complete_login(user, "totp", key, meta=meta, clock=clock)
     if used == "recovery":
         audit.record_by_user(
             "user.mfa_recovery_used",
             user,
             target_type="user",
             target_id=user.id,
+            ip=meta.ip,
             details={"left": mfa.recovery_codes_left(user.id)},
         )
         db.session.commit()
     return result
 
 
-def start_family(user: User) -> TokenFamily:
-    """Add a new session row for ``user`` (the caller sets the refresh jti and commits)."""
-    now = utcnow()
+def start_family(
+    user: User, *, meta: RequestMeta = NO_REQUEST, clock: Clock | None = None
+) -> TokenFamily:
+    """Add a new session row for ``user`` (the caller sets the refresh jti and commits);
+    it remembers the caller's address and User-Agent (cut to the column's 255)."""
+    now = resolve(clock)()
     family = TokenFamily(
         id=str(uuid.uuid4()),
         user_id=user.id,
@@ -190,25 +216,32 @@ def start_family(user: User) -> TokenFamily:
         created_at=now,
         last_used_at=now,
         expires_at=now + timedelta(seconds=min(refresh_lifetime(), session_max_lifetime())),
-        ip=client_ip(),
-        user_agent=(request.headers.get("User-Agent") or "")[:255] or None,
+        ip=meta.ip,
+        user_agent=(meta.user_agent or "")[:255] or None,
     )
     db.session.add(family)
     return family
 
 
-def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
+def rotate(
+    user: User,
+    claims: dict[str, Any],
+    *,
+    meta: RequestMeta = NO_REQUEST,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
     """Spend a (verified, unrevoked) refresh token: a new pair in the same family.
 
     The swap is one conditional UPDATE, so of two racing refreshes with the same token exactly
-    one wins and the other counts as reuse, in any number of processes.
+    one wins and the other counts as reuse, in any number of processes. ``clock`` (default: the
+    app's) dates the refresh and caps it at the session's absolute end.
     """
+    now = resolve(clock)()
     family_id = claims.get("fam")
     jti = claims.get("jti")
     if claims.get("sso"):
-        _end_if_sso_session_too_old(user, family_id)
+        _end_if_sso_session_too_old(user, family_id, meta, now)
     access, refresh, new_jti = _issue(user, family_id, sso=bool(claims.get("sso")))
-    now = utcnow()
     created = db.session.execute(
         select(TokenFamily.created_at).where(TokenFamily.id == family_id)
     ).scalar_one_or_none()
@@ -237,6 +270,7 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
             user,
             target_type="session",
             target_id=family_id,
+            ip=meta.ip,
             details={"reason": "spent refresh token presented; session revoked"},
         )
         db.session.commit()
@@ -246,7 +280,9 @@ def rotate(user: User, claims: dict[str, Any]) -> dict[str, Any]:
     return _pair(access, refresh, user)
 
 
-def _end_if_sso_session_too_old(user: User, family_id: str) -> None:
+def _end_if_sso_session_too_old(
+    user: User, family_id: str, meta: RequestMeta, now: datetime
+) -> None:
     """A single sign-on session lives at most NEXAVPN_SSO_SESSION_SECONDS, then the user signs
     in at the provider again: that is when groups removed there (or a user removed there) take
     effect here, since the provider is asked only at sign-in."""
@@ -256,7 +292,7 @@ def _end_if_sso_session_too_old(user: User, family_id: str) -> None:
     created = db.session.execute(
         select(TokenFamily.created_at).where(TokenFamily.id == family_id)
     ).scalar_one_or_none()
-    if created is not None and created + timedelta(seconds=limit) > utcnow():
+    if created is not None and created + timedelta(seconds=limit) > now:
         return
     revoke_family(family_id, "sso_session_expired")
     audit.record_by_user(
@@ -264,6 +300,7 @@ def _end_if_sso_session_too_old(user: User, family_id: str) -> None:
         user,
         target_type="session",
         target_id=family_id,
+        ip=meta.ip,
         details={"reason": "single sign-on session older than its limit", "limit": limit},
     )
     db.session.commit()
@@ -280,10 +317,12 @@ def revoke_family(family_id: str, reason: str) -> bool:
     return result.rowcount > 0
 
 
-def logout(user: User, family_id: str) -> None:
+def logout(user: User, family_id: str, *, meta: RequestMeta = NO_REQUEST) -> None:
     """End the caller's session only; the user's other sessions keep working."""
     revoke_family(family_id, "logout")
-    audit.record_by_user("auth.logout", user, target_type="session", target_id=family_id)
+    audit.record_by_user(
+        "auth.logout", user, target_type="session", target_id=family_id, ip=meta.ip
+    )
     db.session.commit()
 
 

@@ -14,8 +14,8 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Device, IpLease, PolicyUser, TokenFamily, User
 from ..pagination import paginate
-from ..security import client_ip
-from . import audit, login_limiter
+from ..request_meta import NO_REQUEST, RequestMeta
+from . import audit, login_limiter, provisioning
 from .passwords import hash_password, verify_password
 from .tokens import revoke_all_sessions
 
@@ -24,13 +24,6 @@ log = logging.getLogger(__name__)
 PASSWORD_CHECK_FAILED = "auth.password_check_failed"
 SELF_EDITABLE = frozenset({"password", "current_password", "email"})
 ADMIN_ONLY = ("username", "role", "groups", "disabled")
-
-
-def _provisioning():
-    """The provisioning hooks (imported late: they import the device services)."""
-    from . import provisioning
-
-    return provisioning
 
 
 def get_user(user_id: int) -> User:
@@ -122,7 +115,13 @@ def password_work(actor: User, user: User, data: dict[str, Any]) -> PasswordWork
     return PasswordWork(current_ok, hash_password(data["password"]))
 
 
-def create_user(actor: User, data: dict[str, Any], *, password_hash: str | None = None) -> User:
+def create_user(
+    actor: User,
+    data: dict[str, Any],
+    *,
+    password_hash: str | None = None,
+    meta: RequestMeta = NO_REQUEST,
+) -> User:
     """Create a user (admin); ``password_hash`` precomputed outside the write transaction."""
     if _username_taken(data["username"]):
         raise _conflict_username()
@@ -141,6 +140,7 @@ def create_user(actor: User, data: dict[str, Any], *, password_hash: str | None 
         actor,
         target_type="user",
         target_id=user.id,
+        ip=meta.ip,
         details={
             "username": user.username,
             "role": user.role,
@@ -166,7 +166,7 @@ def _check_self_service(actor: User, user: User, data: dict[str, Any]) -> None:
         )
 
 
-def _check_current_password(user: User, current: str | None) -> None:
+def _check_current_password(user: User, current: str | None, meta: RequestMeta) -> None:
     """Changing your own password proves the current one; guesses count like sign-in failures
     (the same limiter, audited), so a stolen session is no unthrottled password oracle."""
     wrong = validation_error(
@@ -174,7 +174,7 @@ def _check_current_password(user: User, current: str | None) -> None:
     )
     if not current:
         raise wrong
-    attempt = login_limiter.check(user.username, client_ip())
+    attempt = login_limiter.check(user.username, meta.ip)
     if not verify_password(user.password_hash, current):
         login_limiter.record_failure(
             attempt, "bad_current_password", user, action=PASSWORD_CHECK_FAILED
@@ -190,6 +190,7 @@ def update_user(
     *,
     actor_family: str | None = None,
     prepared: PasswordWork | None = None,
+    meta: RequestMeta = NO_REQUEST,
 ) -> User:
     """Apply a PATCH. Disabling ends the user's sessions and revokes its devices at once.
 
@@ -202,7 +203,7 @@ def update_user(
     if "current_password" in data and "password" not in data:
         raise validation_error({"current_password": ["only together with password"]})
     if "password" in data and is_self:
-        _check_current_password(user, data.get("current_password"))
+        _check_current_password(user, data.get("current_password"), meta)
 
     if "username" in data and data["username"] != user.username:
         if _username_taken(data["username"], exclude_id=user.id):
@@ -252,9 +253,11 @@ def update_user(
     db.session.flush()
     if disabling:
         revoke_all_sessions(user.id, "user_disabled")
-        _provisioning().revoke_user_devices(user.id, actor=actor, reason="user_disabled")
+        provisioning.revoke_user_devices(
+            user.id, actor=actor, reason="user_disabled", ip=meta.ip
+        )
     if groups_changed and not user.disabled:
-        _provisioning().refresh_users([user.id])
+        provisioning.refresh_users([user.id])
 
     if changed:
         details: dict[str, Any] = {"changed": changed}
@@ -262,13 +265,18 @@ def update_user(
             if f in changed:
                 details[f] = getattr(user, f)
         audit.record_by_user(
-            "user.update", actor, target_type="user", target_id=user.id, details=details
+            "user.update",
+            actor,
+            target_type="user",
+            target_id=user.id,
+            ip=meta.ip,
+            details=details,
         )
     _commit_or_conflict()
     return user
 
 
-def delete_user(actor: User, user: User) -> None:
+def delete_user(actor: User, user: User, *, meta: RequestMeta = NO_REQUEST) -> None:
     """Delete a user: its devices are revoked first (peers leave their gateways), then removed.
 
     Audit rows keep ids as strings, so the trail stays readable after the rows are gone.
@@ -278,7 +286,9 @@ def delete_user(actor: User, user: User) -> None:
     if user.role == "admin" and not user.disabled and _enabled_admins(exclude_id=user.id) == 0:
         raise ApiError(409, "conflict", "The last enabled administrator must stay.")
     user_id, username = user.id, user.username
-    revoked = _provisioning().revoke_user_devices(user_id, actor=actor, reason="user_deleted")
+    revoked = provisioning.revoke_user_devices(
+        user_id, actor=actor, reason="user_deleted", ip=meta.ip
+    )
     device_ids = select(Device.id).where(Device.user_id == user_id)
     deleted_devices = db.session.execute(
         select(func.count()).select_from(Device).where(Device.user_id == user_id)
@@ -293,6 +303,7 @@ def delete_user(actor: User, user: User) -> None:
         actor,
         target_type="user",
         target_id=user_id,
+        ip=meta.ip,
         details={
             "username": username,
             "devices_revoked": revoked,
