@@ -17,7 +17,8 @@ from requests.adapters import BaseAdapter
 from nexavpn_shared import contract
 
 from . import errors
-from .tls import Trust, classify_exception, make_session
+from .net_errors import classify_exception
+from .tls import Trust, make_session
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,13 @@ worker threads; state changes are serialised with one lock.
 
 Where things live: tokens, server URL, pinned fingerprint and the device private key in the
 keyring (:class:`SecretStore`); user, device and profile in an encrypted state file in the
-app-data dir; the pinned server certificate (public) next to it.
+app-data dir (read and written as a :class:`~nexavpn_client.state.SavedState`); the pinned
+server certificate (public) next to it.
+
+:class:`ClientApp` is the facade: the CLI and the desktop call only it. Checking and pinning a
+server's certificate lives in :mod:`nexavpn_client.trust_flow`, the sign-in paths (password,
+TOTP, single sign-on) in :mod:`nexavpn_client.signin`; the facade delegates to them and keeps
+what they share (the lock, the API client and session, the saved state, progress reporting).
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import socket
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -44,9 +49,9 @@ from .instance import TUNNEL_NAME_ENV, WatchLock, install_tunnel_name
 from .runner import Runner, SubprocessRunner
 from .secrets.base import SecretKey, SecretStore
 from .session import TokenSession
-from .sso import LoopbackReceiver, new_pkce, new_state
+from .signin import Provider, SignIn, UserInfo, open_browser
+from .state import SavedState
 from .storage import (
-    PINNED_CERT_FILE,
     StateStore,
     atomic_write,
     default_data_dir,
@@ -55,13 +60,9 @@ from .storage import (
 )
 from .tls import (
     Trust,
-    format_fingerprint,
-    host_port,
-    normalize_fingerprint,
-    normalize_server_url,
-    peek_certificate,
     utcnow,
 )
+from .trust_flow import ServerCheck, ServerTrust
 from .tunnel import (
     DEFAULT_TUNNEL_NAME,
     DISCONNECTED,
@@ -94,45 +95,16 @@ def _platform_name(plat: str) -> str:
     return "linux"
 
 
-def _hostport(url: str) -> str:
-    host, port = host_port(url)
-    return f"{host}:{port}"
-
-
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
+def _saved_revision(state: SavedState) -> Any:
+    """The revision of the saved profile (None without one)."""
+    return state.profile.get("revision") if state.profile else None
+
+
 # ---------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class ServerCheck:
-    """Outcome of :meth:`ClientApp.check_server`.
-
-    ``trusted`` False means the certificate is not trusted (self-signed or unknown CA):
-    show ``fingerprint`` (AB:CD:… form) and, if the user confirms it matches what their
-    administrator gave them, call :meth:`ClientApp.trust`.
-    """
-
-    url: str
-    trusted: bool
-    trust_mode: str | None = None
-    version: str | None = None
-    fingerprint: str | None = None
-    subject: str | None = None
-    issuer: str | None = None
-    not_after: str | None = None
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """The signed-in user."""
-
-    id: Any
-    username: str
-    role: str
 
 
 @dataclass(frozen=True)
@@ -209,14 +181,6 @@ class LogoutResult:
     device_registered: bool = False
 
 
-@dataclass(frozen=True)
-class Provider:
-    """A single sign-on provider the server offers ("Sign in with <name>")."""
-
-    id: str
-    name: str
-
-
 # ---------------------------------------------------------------------- the facade
 
 
@@ -253,7 +217,7 @@ class ClientApp:
         self.handshake_fresh_seconds = HANDSHAKE_FRESH_SECONDS
         self.long_poll_seconds = LONG_POLL_SECONDS
         self.poll_fallback_seconds = POLL_FALLBACK_SECONDS
-        self.open_browser: Callable[[str], bool] = _open_browser
+        self.open_browser: Callable[[str], bool] = open_browser
         self._fingerprint = fingerprint
         self._ca_file = ca_file
         self.state_store = StateStore(self.data_dir, self.secrets)
@@ -261,6 +225,8 @@ class ClientApp:
         self._api: ApiClient | None = None
         self._api_key: tuple[str, Trust] | None = None
         self._session: TokenSession | None = None
+        self._trust = ServerTrust(self)
+        self._signin = SignIn(self)
 
     @property
     def tunnel_name(self) -> str:
@@ -285,15 +251,14 @@ class ClientApp:
         if os.environ.get(TUNNEL_NAME_ENV):
             return install_tunnel_name(self.data_dir)
         state = self._load()
-        saved = state.get("tunnel_name")
-        if isinstance(saved, str) and saved:
-            return saved
-        if isinstance(state.get("device"), dict):
+        if state.tunnel_name:
+            return state.tunnel_name
+        if state.device is not None:
             return DEFAULT_TUNNEL_NAME  # the one fixed name earlier versions used
         return install_tunnel_name(self.data_dir)
 
-    def _remember_tunnel_name(self, state: dict[str, Any]) -> None:
-        state["tunnel_name"] = self.tunnel_name
+    def _remember_tunnel_name(self, state: SavedState) -> None:
+        state.tunnel_name = self.tunnel_name
 
     @classmethod
     def from_environment(cls, progress: Progress | None = None, **kwargs: Any) -> ClientApp:
@@ -312,36 +277,25 @@ class ClientApp:
             except Exception:  # a broken callback must not break the flow
                 log.exception("progress callback failed")
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> SavedState:
         """The saved state; an unreadable file counts as none (re-enrolling recovers it)."""
         try:
-            return self.state_store.load()
+            return SavedState.from_dict(self.state_store.load())
         except errors.ProfileCorrupt:
             log.warning("saved state is unreadable; starting from an empty state")
-            return {}
+            return SavedState()
 
-    def _save(self, state: dict[str, Any]) -> None:
-        self.state_store.save(state)
+    def _save(self, state: SavedState) -> None:
+        self.state_store.save(state.to_dict())
 
     @property
     def pinned_cert_path(self) -> Path:
         """Where the pinned server certificate (PEM, public) is kept."""
-        return self.data_dir / PINNED_CERT_FILE
+        return self._trust.pinned_cert_path
 
-    def _trust_for(self, url: str, state: dict[str, Any] | None = None) -> Trust:
+    def _trust_for(self, url: str, state: SavedState | None = None) -> Trust:
         """A pin if one was stored for this host:port, else the CA file, else system CAs."""
-        st = self._load() if state is None else state
-        fp = self.secrets.get(SecretKey.PINNED_FINGERPRINT)
-        pinned_for = st.get("pinned_for")
-        if fp and pinned_for == _hostport(url):
-            try:
-                pem = self.pinned_cert_path.read_text(encoding="ascii")
-            except OSError:
-                pem = ""
-            if pem:
-                return Trust(pinned_fingerprint=fp, pinned_pem=pem)
-        ca_file = self._ca_file or st.get("ca_file")
-        return Trust(ca_file=ca_file)
+        return self._trust.trust_for(url, state)
 
     def _new_api(self, url: str, trust: Trust) -> ApiClient:
         return ApiClient(
@@ -357,7 +311,7 @@ class ClientApp:
             self._session = TokenSession(self._api, self.secrets)
         return self._api
 
-    def _server(self) -> tuple[str, TokenSession, dict[str, Any]]:
+    def _server(self) -> tuple[str, TokenSession, SavedState]:
         """Server URL, session and state for a signed-in user."""
         url = self.secrets.get(SecretKey.SERVER_URL)
         if not url or not self.secrets.get(SecretKey.REFRESH_TOKEN):
@@ -382,33 +336,7 @@ class ClientApp:
         mismatch, a changed pin or "not a NexaVPN server". An untrusted certificate is not an
         exception here: the result says ``trusted=False`` and carries its fingerprint.
         """
-        norm = normalize_server_url(url)
-        trust = self._trust_for(norm)
-        self._step(f"Checking {norm}")
-        api = self._new_api(norm, trust)
-        try:
-            health = api.health()
-        except errors.PinMismatch as exc:
-            cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
-            raise errors.PinMismatch(
-                exc.message, fingerprint=format_fingerprint(cert.fingerprint)
-            ) from None
-        except errors.CertificateUntrusted as exc:
-            cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
-            return ServerCheck(
-                url=norm,
-                trusted=False,
-                fingerprint=format_fingerprint(cert.fingerprint),
-                subject=cert.subject,
-                issuer=cert.issuer,
-                not_after=_iso(cert.not_after),
-                problem=exc.message,
-            )
-        finally:
-            api.close()
-        return ServerCheck(
-            url=norm, trusted=True, trust_mode=trust.mode, version=str(health.get("version"))
-        )
+        return self._trust.check_server(url)
 
     def trust(self, url: str, fingerprint: str) -> ServerCheck:
         """Pin the server's certificate after the user confirmed its SHA-256 fingerprint.
@@ -417,38 +345,7 @@ class ClientApp:
         (:class:`PinMismatch` otherwise) and the server must then answer as NexaVPN over the
         pinned connection; only then is the pin stored.
         """
-        norm = normalize_server_url(url)
-        wanted = normalize_fingerprint(fingerprint)
-        self._step("Checking the server certificate")
-        cert = peek_certificate(norm, timeout=_connect_timeout(self.timeout))
-        if cert.fingerprint != wanted:
-            raise errors.PinMismatch(
-                "The server's certificate does not have the fingerprint you entered "
-                f"(it has {format_fingerprint(cert.fingerprint)}). Do not continue unless "
-                "your administrator confirms this one."
-            )
-        trust = Trust(pinned_fingerprint=wanted, pinned_pem=cert.pem)
-        api = self._new_api(norm, trust)
-        try:
-            health = api.health()
-        finally:
-            api.close()
-        with self._lock:
-            atomic_write(self.pinned_cert_path, cert.pem.encode("ascii"), mode=0o600)
-            self.secrets.set(SecretKey.PINNED_FINGERPRINT, wanted)
-            state = self._load()
-            state["pinned_for"] = _hostport(norm)
-            self._save(state)
-        return ServerCheck(
-            url=norm,
-            trusted=True,
-            trust_mode="pinned",
-            version=str(health.get("version")),
-            fingerprint=format_fingerprint(wanted),
-            subject=cert.subject,
-            issuer=cert.issuer,
-            not_after=_iso(cert.not_after),
-        )
+        return self._trust.trust(url, fingerprint)
 
     # -------------------------------------------------------------- login
 
@@ -466,81 +363,19 @@ class ClientApp:
         An untrusted certificate raises :class:`CertificateUntrusted` carrying the fingerprint
         to confirm (then call again with ``trust_fingerprint``, or :meth:`trust` first).
         """
-        norm = normalize_server_url(url)
-        if not username or not password:
-            raise errors.UsageError("Enter your user name and password.")
-        if ca_file is not None:
-            self._ca_file = ca_file
-        if trust_fingerprint:
-            self.trust(norm, trust_fingerprint)
-        with self._lock:
-            api = self._checked_api(norm)
-            self._step("Signing in", 0.5)
-            data = api.login(username, password)  # MfaRequired: finish with login_mfa()
-            return self._finish_login(norm, data, username, ca_file)
-
-    def _checked_api(self, norm: str) -> ApiClient:
-        """The API client for a reachable, trusted server (else the typed error)."""
-        check = self.check_server(norm)
-        if not check.trusted:
-            raise errors.CertificateUntrusted(fingerprint=check.fingerprint)
-        return self._api_for(norm, self._trust_for(norm))
-
-    def _finish_login(
-        self, norm: str, data: dict[str, Any], username: str | None, ca_file: str | None
-    ) -> UserInfo:
-        """Keep the tokens of a login-shaped answer and who signed in."""
-        if data.get("mfa_setup_required"):
-            # Such tokens only reach the TOTP setup calls: nothing this client can use.
-            if self._api is not None:
-                with contextlib.suppress(errors.ClientError):
-                    self._api.logout(str(data["access_token"]))
-            raise errors.MfaSetupRequired(
-                f"{errors.MfaSetupRequired.default_message} ({norm})", status=200
-            )
-        state = self._load()
-        previous = self.secrets.get(SecretKey.SERVER_URL)
-        if previous and previous != norm:
-            log.info("signed in to a different server; forgetting the old device")
-            self._forget_device(state)
-        assert self._session is not None
-        self._session.store(data)
-        self.secrets.set(SecretKey.SERVER_URL, norm)
-        user = data.get("user") if isinstance(data.get("user"), dict) else {}
-        state["user"] = {
-            "id": user.get("id"),
-            "username": user.get("username", username),
-            "role": user.get("role", "user"),
-        }
-        if ca_file is not None:
-            state["ca_file"] = ca_file
-        self._save(state)
-        self._step("Signed in", 1.0)
-        return UserInfo(state["user"]["id"], state["user"]["username"], state["user"]["role"])
+        return self._signin.login(
+            url, username, password, trust_fingerprint=trust_fingerprint, ca_file=ca_file
+        )
 
     def login_mfa(
         self, url: str, mfa_token: str, code: str, *, username: str | None = None
     ) -> UserInfo:
         """Finish a sign-in that answered :class:`MfaRequired` with a TOTP or recovery code."""
-        norm = normalize_server_url(url)
-        code = "".join(str(code).split())
-        if not code:
-            raise errors.UsageError("Enter the code from your authenticator app.")
-        with self._lock:
-            api = self._api_for(norm, self._trust_for(norm))
-            self._step("Checking the two-factor code", 0.7)
-            data = api.mfa_verify(mfa_token, code)
-            return self._finish_login(norm, data, username, None)
+        return self._signin.login_mfa(url, mfa_token, code, username=username)
 
     def providers(self, url: str) -> list[Provider]:
         """The single sign-on providers the server offers (empty: password only)."""
-        norm = normalize_server_url(url)
-        api = self._new_api(norm, self._trust_for(norm))
-        try:
-            data = api.providers()
-        finally:
-            api.close()
-        return [Provider(p["id"], p["name"]) for p in data["oidc"]]
+        return self._signin.providers(url)
 
     def login_sso(
         self,
@@ -558,41 +393,10 @@ class ClientApp:
         S256 and ``state`` bind it to this attempt. ``on_url(url, opened)`` hears the URL
         to open and whether a browser took it (the CLI prints it when none did).
         """
-        norm = normalize_server_url(url)
-        if ca_file is not None:
-            self._ca_file = ca_file
-        api = self._checked_api(norm)
-        pkce, state = new_pkce(), new_state()
-        with LoopbackReceiver() as receiver:
-            start = api.oidc_start_url(provider_id, receiver.redirect_uri, state, pkce.challenge)
-            self._step("Opening the browser to sign in", 0.2)
-            try:
-                opened = bool(self.open_browser(start))
-            except Exception:  # no browser is not an error: the URL is shown instead
-                log.info("no browser could be opened")
-                opened = False
-            if on_url is not None:
-                on_url(start, opened)
-            self._step("Waiting for the sign-in in the browser", 0.3)
-            got = receiver.wait(timeout, cancelled)
-        if got is None:
-            raise errors.SignInCancelled(
-                "The sign-in in the browser did not finish in time (or was cancelled)."
-            )
-        if got.state != state:
-            raise errors.SignInCancelled(
-                "The browser came back with an answer that does not belong to this sign-in "
-                "attempt; it was ignored. Try again."
-            )
-        if got.error or not got.code:
-            raise errors.SignInCancelled(
-                f"The server refused the sign-in ({got.error or 'no code'})."
-            )
-        with self._lock:
-            self._step("Signing in", 0.7)
-            api = self._api_for(norm, self._trust_for(norm))
-            data = api.oidc_token(got.code, pkce.verifier)
-            return self._finish_login(norm, data, None, ca_file)
+        return self._signin.login_sso(
+            url, provider_id, on_url=on_url, timeout=timeout, cancelled=cancelled,
+            ca_file=ca_file,
+        )
 
     # -------------------------------------------------------------- enrollment
 
@@ -630,7 +434,7 @@ class ClientApp:
             _url, session, state = self._server()
             try:
                 dev_name = validate_name(name if name is not None else
-                                         state.get("device_name") or self._default_name())
+                                         state.device_name or self._default_name())
             except InvalidValue as exc:
                 raise errors.UsageError(f"The device name is not valid: {exc.message}.") from None
             self._step("Preparing device identity", 0.1)
@@ -667,15 +471,12 @@ class ClientApp:
             self._step("Saving the profile", 0.8)
             self.secrets.set(SecretKey.DEVICE_PRIVATE_KEY, private)
             self._remember_tunnel_name(state)
-            state.update(
-                device=device,
-                profile=profile,
-                device_name=dev_name,
-                revoked=False,
-                key_mismatch=False,
-                last_sync_at=_iso(utcnow()),
-                offline_since=None,
-            )
+            state.device = device
+            state.profile = profile
+            state.device_name = dev_name
+            state.revoked = state.key_mismatch = False
+            state.last_sync_at = _iso(utcnow())
+            state.offline_since = None
             self._save(state)
             self._reapply_if_connected(text)
             self._refresh_export(text)
@@ -692,11 +493,11 @@ class ClientApp:
 
     # -------------------------------------------------------------- sync
 
-    def _require_device(self, state: dict[str, Any]) -> dict[str, Any]:
-        device = state.get("device")
-        if not isinstance(device, dict) or not isinstance(state.get("profile"), dict):
+    def _require_device(self, state: SavedState) -> dict[str, Any]:
+        device = state.device
+        if device is None or state.profile is None:
             raise errors.NotEnrolled()
-        if state.get("revoked"):
+        if state.revoked:
             raise errors.DeviceRevoked()
         return device
 
@@ -715,9 +516,10 @@ class ClientApp:
         with self._lock:
             _url, session, state = self._server()
             device = self._require_device(state)
-            if state.get("key_mismatch"):
+            if state.key_mismatch:
                 raise errors.KeyMismatch()
-            revision = state["profile"].get("revision")
+            assert state.profile is not None  # _require_device checked it
+            revision = state.profile.get("revision")
         if wait is None:
             self._step("Checking for profile updates")
         try:
@@ -745,8 +547,8 @@ class ClientApp:
         except errors.ServerUnreachable as exc:
             with self._lock:
                 state = self._load()
-                since = state.get("offline_since") or _iso(utcnow())
-                state["offline_since"] = since
+                since = state.offline_since or _iso(utcnow())
+                state.offline_since = since
                 self._save(state)
             return SyncResult(
                 changed=False,
@@ -759,23 +561,23 @@ class ClientApp:
             state = self._load()
             current = self._require_device(state)
             if current.get("id") != device.get("id"):  # signed out and in again meanwhile
-                return SyncResult(changed=False, revision=state["profile"].get("revision"))
-            state["offline_since"] = None
-            state["last_sync_at"] = _iso(utcnow())
+                return SyncResult(changed=False, revision=_saved_revision(state))
+            state.offline_since = None
+            state.last_sync_at = _iso(utcnow())
             if server_device is not None:
                 if server_device.get("status") == "revoked":
                     self._mark_revoked(state)
                     raise errors.DeviceRevoked()
-                state["device"] = {**state["device"], **server_device}
+                state.device = {**current, **server_device}
                 if not profile or not profile.get("rotation_required"):
                     self._check_key(state, server_device)
-            if profile is None or profile.get("revision") == state["profile"].get("revision"):
+            if profile is None or profile.get("revision") == _saved_revision(state):
                 self._save(state)
                 return SyncResult(changed=False, revision=revision, message="Up to date.")
             if profile.get("rotation_required"):
                 self._save(state)
                 self._step("The server asked for a new key; re-registering")
-                info = self.enroll(state.get("device_name"), rotate=True)
+                info = self.enroll(state.device_name, rotate=True)
                 return SyncResult(
                     changed=True,
                     revision=info.profile_revision,
@@ -786,7 +588,7 @@ class ClientApp:
             if not private:
                 raise errors.ProfileCorrupt("The device key is missing; register again.")
             text = self._check_profile(profile, private)
-            state["profile"] = profile
+            state.profile = profile
             self._save(state)
             self._reapply_if_connected(text)
             self._refresh_export(text)
@@ -796,7 +598,7 @@ class ClientApp:
                 message=f"Profile updated to revision {profile.get('revision')}.",
             )
 
-    def _check_key(self, state: dict[str, Any], server_device: dict[str, Any]) -> None:
+    def _check_key(self, state: SavedState, server_device: dict[str, Any]) -> None:
         """Refuse (and take the tunnel down) when the server's device key is not ours."""
         server_key = server_device.get("public_key")
         private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
@@ -805,7 +607,7 @@ class ClientApp:
         if keys.public_key_from_private(private) == server_key:
             return
         log.warning("the server's key for this device is not ours; refusing the profile")
-        state["key_mismatch"] = True
+        state.key_mismatch = True
         self._save(state)
         self._take_down()
         raise errors.KeyMismatch()
@@ -819,7 +621,8 @@ class ClientApp:
         with contextlib.suppress(errors.ClientError, OSError):
             self._handoff().remove(self.tunnel_name)
         state = self._load()
-        if state.pop("connected_at", None) is not None:
+        if state.connected_at is not None:
+            state.connected_at = None
             self._save(state)
 
     def _handoff(self) -> HandoffBackend:
@@ -899,10 +702,10 @@ class ClientApp:
         watcher.start()
         return watcher
 
-    def _mark_revoked(self, state: dict[str, Any]) -> None:
+    def _mark_revoked(self, state: SavedState) -> None:
         """Revoked on the server: mark the profile unusable, tunnel and export file gone."""
         log.warning("device revoked by the server; removing the tunnel")
-        state["revoked"] = True
+        state.revoked = True
         self._save(state)
         self._take_down()
 
@@ -935,11 +738,12 @@ class ClientApp:
         """The complete tunnel config (private key filled in locally)."""
         state = self._load()
         self._require_device(state)
+        assert state.profile is not None  # _require_device checked it
         private = self.secrets.get(SecretKey.DEVICE_PRIVATE_KEY)
         if not private:
             raise errors.ProfileCorrupt("The device key is missing; register again.")
         return TunnelConfig.from_text(
-            self.tunnel_name, self._check_profile(state["profile"], private)
+            self.tunnel_name, self._check_profile(state.profile, private)
         )
 
     def connect(self) -> TunnelStatus:
@@ -951,10 +755,9 @@ class ClientApp:
         """
         with self._lock:
             state = self._load()
-            if state.get("key_mismatch"):
+            if state.key_mismatch:
                 raise errors.KeyMismatch()
-            device = state.get("device") if isinstance(state.get("device"), dict) else {}
-            if device.get("status") == "pending":
+            if state.device_status == "pending":
                 raise errors.PendingApproval()
             config = self.tunnel_config()
             backend = self.backend()
@@ -964,7 +767,7 @@ class ClientApp:
             else:
                 backend.connect(config)
                 self._remember_tunnel_name(state)
-                state["connected_at"] = time.time()
+                state.connected_at = time.time()
                 self._save(state)
             return backend.status(self.tunnel_name)
 
@@ -975,7 +778,8 @@ class ClientApp:
             self._step("Disconnecting")
             backend.disconnect(self.tunnel_name)
             state = self._load()
-            if state.pop("connected_at", None) is not None:
+            if state.connected_at is not None:
+                state.connected_at = None
                 self._save(state)
             return backend.status(self.tunnel_name)
 
@@ -1010,9 +814,9 @@ class ClientApp:
         state = self._load()
         url = self.secrets.get(SecretKey.SERVER_URL)
         logged_in = bool(url and self.secrets.get(SecretKey.REFRESH_TOKEN))
-        device = state.get("device") if isinstance(state.get("device"), dict) else None
-        profile = state.get("profile") if isinstance(state.get("profile"), dict) else {}
-        user = state.get("user") or {}
+        device = state.device
+        profile = state.profile or {}
+        user = state.user or {}
         tunnel: TunnelStatus | None = None
         backend_name: str | None = None
         detail = ""
@@ -1023,7 +827,7 @@ class ClientApp:
         except errors.ClientError as exc:
             detail = exc.message
         pending = bool(device and device.get("status") == "pending")
-        mismatch = bool(state.get("key_mismatch"))
+        mismatch = state.key_mismatch
         conn = self._connection_state(state, tunnel, pending=pending, mismatch=mismatch)
         if mismatch:
             detail = errors.KeyMismatch.default_message
@@ -1045,9 +849,9 @@ class ClientApp:
             handshake_age=tunnel.handshake_age if tunnel else None,
             rx_bytes=tunnel.rx_bytes if tunnel else None,
             tx_bytes=tunnel.tx_bytes if tunnel else None,
-            last_sync=state.get("last_sync_at"),
-            offline_since=state.get("offline_since"),
-            revoked=bool(state.get("revoked")),
+            last_sync=state.last_sync_at,
+            offline_since=state.offline_since,
+            revoked=state.revoked,
             trust=self._trust_for(url, state).mode if url else None,
             detail=detail or (tunnel.detail if tunnel else ""),
             device_public_key=device.get("public_key") if device else None,
@@ -1059,24 +863,23 @@ class ClientApp:
 
     def _connection_state(
         self,
-        state: dict[str, Any],
+        state: SavedState,
         tunnel: TunnelStatus | None,
         *,
         pending: bool,
         mismatch: bool,
     ) -> ConnectionState:
         """The one honest state: revoked/mismatch/pending first, then the handshake's age."""
-        last_sync = state.get("last_sync_at")
-        if state.get("revoked"):
+        last_sync = state.last_sync_at
+        if state.revoked:
             return ConnectionState(ConnectionKind.REVOKED, last_sync=last_sync)
         if mismatch:
             return ConnectionState(ConnectionKind.KEY_MISMATCH, last_sync=last_sync)
         if tunnel is None:
             return ConnectionState(ConnectionKind.UNAVAILABLE, last_sync=last_sync)
-        started = state.get("connected_at")
         kind, since, verified = tunnel_kind(
             tunnel,
-            started_at=float(started) if isinstance(started, int | float) else None,
+            started_at=state.connected_at,
             fresh_within=self.handshake_fresh_seconds,
         )
         if pending and kind is ConnectionKind.DISCONNECTED:
@@ -1098,10 +901,8 @@ class ClientApp:
 
     # -------------------------------------------------------------- logout
 
-    def _forget_device(self, state: dict[str, Any]) -> None:
-        for key in ("device", "profile", "device_name", "revoked", "last_sync_at",
-                    "offline_since", "key_mismatch", "connected_at"):
-            state.pop(key, None)
+    def _forget_device(self, state: SavedState) -> None:
+        state.forget_device()
         self.secrets.delete(SecretKey.DEVICE_PRIVATE_KEY)
 
     def logout(self, remove_device: bool = False) -> LogoutResult:
@@ -1117,8 +918,8 @@ class ClientApp:
         with self._lock:
             url = self.secrets.get(SecretKey.SERVER_URL)
             state = self._load()
-            device = state.get("device") if isinstance(state.get("device"), dict) else None
-            registered = bool(device) and not state.get("revoked")
+            device = state.device
+            registered = bool(device) and not state.revoked
             if remove_device and registered and url and self.secrets.get(
                     SecretKey.REFRESH_TOKEN):
                 assert device is not None
@@ -1189,18 +990,6 @@ class ClientApp:
         except errors.ApiError as exc:
             if exc.status != 404:
                 raise
-
-
-def _connect_timeout(timeout: tuple[float, float] | float) -> float:
-    return float(timeout[0] if isinstance(timeout, tuple) else timeout)
-
-
-def _open_browser(url: str) -> bool:
-    """Open ``url`` in the system browser; False when there is none (headless, SSH)."""
-    try:
-        return bool(webbrowser.open(url, new=1))
-    except webbrowser.Error:
-        return False
 
 
 class Watcher(threading.Thread):

@@ -50,7 +50,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -113,22 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-fingerprint", metavar="SHA256",
                    help="pin a self-signed server certificate by its SHA-256 fingerprint")
     p.add_argument("--ca-file", metavar="PEM", help="trust server certificates from this CA")
+    p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("check-server", help="check that a server is reachable and trusted")
     p.add_argument("--server", required=True)
+    p.set_defaults(func=cmd_check_server)
 
     p = sub.add_parser("enroll", help="register this computer as a device")
     p.add_argument("--name", help="device name (default: the computer's name)")
+    p.set_defaults(func=cmd_enroll)
 
     p = sub.add_parser("status", help="show sign-in, device and tunnel state")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
 
-    sub.add_parser("sync", help="fetch profile updates now")
-    sub.add_parser("connect", help="bring the VPN tunnel up")
+    sub.add_parser("sync", help="fetch profile updates now").set_defaults(func=cmd_sync)
+    sub.add_parser("connect", help="bring the VPN tunnel up").set_defaults(func=cmd_connect)
     sub.add_parser("up", help="bring the tunnel up and apply profile changes live "
-                              "(runs until Ctrl-C)")
-    sub.add_parser("watch", help="apply profile changes live (runs until Ctrl-C)")
-    sub.add_parser("disconnect", help="bring the VPN tunnel down")
+                              "(runs until Ctrl-C)").set_defaults(func=cmd_up)
+    sub.add_parser("watch", help="apply profile changes live (runs until Ctrl-C)"
+                   ).set_defaults(func=cmd_watch)
+    sub.add_parser("disconnect", help="bring the VPN tunnel down"
+                   ).set_defaults(func=cmd_disconnect)
 
     p = sub.add_parser("export-config",
                        help="write the WireGuard config for the system WireGuard app "
@@ -136,10 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qr", action="store_true", help="print the config as a QR code")
     p.add_argument("--output", type=Path, help="write to this file instead (created 0600)")
     p.add_argument("--open", action="store_true", help="open it with the WireGuard app")
+    p.set_defaults(func=cmd_export_config)
 
     p = sub.add_parser("logout", help="sign out and delete local secrets and the tunnel")
     p.add_argument("--remove-device", action="store_true",
                    help="also remove this device from the server (it cannot connect again)")
+    p.set_defaults(func=cmd_logout)
     return parser
 
 
@@ -375,93 +383,144 @@ def _connect(app: ClientApp, out: TextIO, err: TextIO) -> None:
         out.write(status.detail + "\n")
 
 
+#: One command: the parsed arguments, the client, and the streams it reads and writes.
+#: Each returns its exit code; typed errors propagate to :func:`main`, which words them.
+Command = Callable[[argparse.Namespace, ClientApp, TextIO, TextIO, TextIO], int]
+
+
+def cmd_login(args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO,
+              err: TextIO) -> int:
+    """``login``: password (with a two-factor step) or single sign-on."""
+    return _login(args, app, stdin, out, err)
+
+
+def cmd_check_server(args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+                     err: TextIO) -> int:
+    """``check-server``: reachable and trusted, or the fingerprint to compare."""
+    check = app.check_server(args.server)
+    if check.trusted:
+        out.write(f"{check.url}: NexaVPN {check.version}, certificate trusted "
+                  f"({check.trust_mode}).\n")
+        return EXIT_OK
+    err.write(f"{check.problem}\nSHA-256 fingerprint: {check.fingerprint}\n"
+              f"Subject: {check.subject}\nValid until: {check.not_after}\n")
+    return EXIT_SERVER
+
+
+def cmd_enroll(args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+               _err: TextIO) -> int:
+    """``enroll``: register this computer (a pending approval is said, not an error)."""
+    info = app.enroll(args.name)
+    out.write(
+        f"Device '{info.name}' {'registered' if info.created else 're-registered'} "
+        f"(id {info.id}); VPN address {info.vpn_ip}; profile revision "
+        f"{info.profile_revision}.\n"
+    )
+    if info.status == "pending":
+        out.write("It waits for an administrator's approval before it can connect; "
+                  "'nexavpn-client up' connects as soon as it is approved.\n")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+               _err: TextIO) -> int:
+    """``status``: the local view, as text or ``--json``."""
+    return _print_status(app, args.json, out)
+
+
+def cmd_sync(_args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+             err: TextIO) -> int:
+    """``sync``: fetch profile updates now; offline keeps the last profile (exit 3)."""
+    result = app.sync()
+    if result.offline:
+        err.write(result.message + "\nThe last profile is kept.\n")
+        return EXIT_SERVER
+    out.write(result.message + "\n")
+    return EXIT_OK
+
+
+def cmd_connect(_args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+                err: TextIO) -> int:
+    """``connect``: sync, then bring the tunnel up (no live updates afterwards)."""
+    _connect(app, out, err)
+    out.write("Profile changes are applied live while 'nexavpn-client up' or the desktop "
+              "app runs; otherwise run 'nexavpn-client sync'.\n")
+    return EXIT_OK
+
+
+def cmd_up(_args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+           err: TextIO) -> int:
+    """``up``: connect, then follow profile changes (waiting for approval if pending)."""
+    try:
+        _connect(app, out, err)
+    except errors.PendingApproval as exc:
+        out.write(f"{exc.message} Waiting for it here.\n")
+        return _follow(app, out, err, connect_when_approved=True)
+    return _follow(app, out, err)
+
+
+def cmd_watch(_args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+              err: TextIO) -> int:
+    """``watch``: follow profile changes until Ctrl-C."""
+    return _follow(app, out, err)
+
+
+def cmd_disconnect(_args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+                   _err: TextIO) -> int:
+    """``disconnect``: bring the tunnel down."""
+    status = app.disconnect()
+    out.write(f"Tunnel {status.state.replace('_', ' ')} ({status.backend}).\n")
+    return EXIT_OK
+
+
+def cmd_export_config(args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+                      _err: TextIO) -> int:
+    """``export-config``: the import handoff (file, WireGuard app, or a QR code only)."""
+    if args.qr and not args.output and not args.open:
+        out.write(app.config_qr_text())  # nothing written to disk
+        return EXIT_OK
+    path = app.export_config(args.output)
+    out.write(
+        f"WireGuard config written to {path} (readable only by you; it contains the "
+        "private key).\nThis is a temporary fallback: import it into the WireGuard app. "
+        "It is rewritten when the profile changes and removed on sign-out or revocation.\n"
+    )
+    if args.open:
+        opened = app.open_in_wireguard_app()
+        out.write(f"Handed {opened} to the WireGuard app.\n")
+    if args.qr:
+        out.write(app.config_qr_text())
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace, app: ClientApp, _stdin: TextIO, out: TextIO,
+               err: TextIO) -> int:
+    """``logout``: local problems go to stderr; sign-out itself still succeeds (exit 0)."""
+    result = app.logout(remove_device=args.remove_device)
+    for problem in result.problems:
+        err.write(problem + "\n")
+    out.write(
+        "Signed out"
+        + ("" if result.server_revoked else " locally (the server could not be reached)")
+        + "; local secrets deleted.\n"
+    )
+    if result.device_removed:
+        out.write("This device was removed from the server; it cannot connect again.\n")
+    elif result.device_registered:
+        out.write("This device stays registered on the server (it can connect again after "
+                  "you sign in). 'nexavpn-client logout --remove-device' also removes it; "
+                  "now your administrator can.\n")
+    return EXIT_OK
+
+
 def run(
     args: argparse.Namespace, app: ClientApp, stdin: TextIO, out: TextIO, err: TextIO
 ) -> int:
-    """Carry out one parsed command; typed errors propagate to :func:`main`."""
-    cmd = args.command
-    if cmd == "login":
-        return _login(args, app, stdin, out, err)
-    if cmd == "check-server":
-        check = app.check_server(args.server)
-        if check.trusted:
-            out.write(f"{check.url}: NexaVPN {check.version}, certificate trusted "
-                      f"({check.trust_mode}).\n")
-            return EXIT_OK
-        err.write(f"{check.problem}\nSHA-256 fingerprint: {check.fingerprint}\n"
-                  f"Subject: {check.subject}\nValid until: {check.not_after}\n")
-        return EXIT_SERVER
-    if cmd == "enroll":
-        info = app.enroll(args.name)
-        out.write(
-            f"Device '{info.name}' {'registered' if info.created else 're-registered'} "
-            f"(id {info.id}); VPN address {info.vpn_ip}; profile revision "
-            f"{info.profile_revision}.\n"
-        )
-        if info.status == "pending":
-            out.write("It waits for an administrator's approval before it can connect; "
-                      "'nexavpn-client up' connects as soon as it is approved.\n")
-        return EXIT_OK
-    if cmd == "status":
-        return _print_status(app, args.json, out)
-    if cmd == "sync":
-        result = app.sync()
-        if result.offline:
-            err.write(result.message + "\nThe last profile is kept.\n")
-            return EXIT_SERVER
-        out.write(result.message + "\n")
-        return EXIT_OK
-    if cmd == "connect":
-        _connect(app, out, err)
-        out.write("Profile changes are applied live while 'nexavpn-client up' or the desktop "
-                  "app runs; otherwise run 'nexavpn-client sync'.\n")
-        return EXIT_OK
-    if cmd == "up":
-        try:
-            _connect(app, out, err)
-        except errors.PendingApproval as exc:
-            out.write(f"{exc.message} Waiting for it here.\n")
-            return _follow(app, out, err, connect_when_approved=True)
-        return _follow(app, out, err)
-    if cmd == "watch":
-        return _follow(app, out, err)
-    if cmd == "disconnect":
-        status = app.disconnect()
-        out.write(f"Tunnel {status.state.replace('_', ' ')} ({status.backend}).\n")
-        return EXIT_OK
-    if cmd == "export-config":
-        if args.qr and not args.output and not args.open:
-            out.write(app.config_qr_text())  # nothing written to disk
-            return EXIT_OK
-        path = app.export_config(args.output)
-        out.write(
-            f"WireGuard config written to {path} (readable only by you; it contains the "
-            "private key).\nThis is a temporary fallback: import it into the WireGuard app. "
-            "It is rewritten when the profile changes and removed on sign-out or revocation.\n"
-        )
-        if args.open:
-            opened = app.open_in_wireguard_app()
-            out.write(f"Handed {opened} to the WireGuard app.\n")
-        if args.qr:
-            out.write(app.config_qr_text())
-        return EXIT_OK
-    if cmd == "logout":
-        result = app.logout(remove_device=args.remove_device)
-        for problem in result.problems:
-            err.write(problem + "\n")
-        out.write(
-            "Signed out"
-            + ("" if result.server_revoked else " locally (the server could not be reached)")
-            + "; local secrets deleted.\n"
-        )
-        if result.device_removed:
-            out.write("This device was removed from the server; it cannot connect again.\n")
-        elif result.device_registered:
-            out.write("This device stays registered on the server (it can connect again after "
-                      "you sign in). 'nexavpn-client logout --remove-device' also removes it; "
-                      "now your administrator can.\n")
-        return EXIT_OK
-    raise errors.UsageError(f"Unknown command {cmd}.")
+    """Carry out one parsed command (its ``func``); typed errors propagate to :func:`main`."""
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        raise errors.UsageError(f"Unknown command {getattr(args, 'command', None)}.")
+    return func(args, app, stdin, out, err)
 
 
 def main(

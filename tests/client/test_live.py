@@ -393,10 +393,10 @@ def test_tunnel_name_kept_in_state_and_legacy_install_keeps_its_name(make_app, m
     app = make_app()
     _enrolled(app)
     name = app.tunnel_name
-    assert name.startswith("nxv-") and app._load()["tunnel_name"] == name
+    assert name.startswith("nxv-") and app._load().tunnel_name == name
     assert make_app().tunnel_name == name  # the next run (CLI, desktop) reads it back
     # A state written by a version with the fixed name: no tunnel_name, a device.
-    state = app._load()
-    del state["tunnel_name"]
-    app._save(state)
+    raw = app.state_store.load()
+    del raw["tunnel_name"]
+    app.state_store.save(raw)
     assert make_app().tunnel_name == "nexavpn"

@@ -131,7 +131,7 @@ def test_wrong_password_clears_only_the_password(qtbot, served, alice, gateway, 
     window = make_window(make_client(ca_file=ca_file))
     sign_in(qtbot, window, srv.url, "alice", "not the password")
     text = wait_sign_in_error(qtbot, window)
-    assert text == messages.MESSAGES[errors.InvalidCredentials]
+    assert text == messages.sentence_for(errors.InvalidCredentials)
     assert window.signin.password_edit.text() == ""
     assert window.signin.username_edit.text() == "alice"
     assert window.signin.url_edit.text() == srv.url
@@ -148,10 +148,10 @@ def test_rate_limited_keeps_the_password(qtbot, served, backend_app, alice, gate
     window = make_window(make_client(ca_file=ca_file))
     for _ in range(2):
         sign_in(qtbot, window, srv.url, "alice", "wrong")
-        assert wait_sign_in_error(qtbot, window) == messages.MESSAGES[errors.InvalidCredentials]
+        assert wait_sign_in_error(qtbot, window) == messages.sentence_for(errors.InvalidCredentials)
     sign_in(qtbot, window, srv.url, "alice", TEST_PASSWORD)
     text = wait_sign_in_error(qtbot, window)
-    assert text.startswith("Too many sign-in attempts.")
+    assert text.startswith("Too many attempts.")  # the core's words, as the CLI says them
     assert window.signin.password_edit.text() == TEST_PASSWORD
     assert window.stack.currentWidget() is window.signin
 
@@ -179,7 +179,7 @@ def test_enrollment_refusals_are_explained(case, qtbot, served, backend_app, api
     window = make_window(make_client(ca_file=ca_file))
     sign_in(qtbot, window, srv.url, "alice", TEST_PASSWORD)
     text = wait_sign_in_error(qtbot, window)
-    assert text == messages.MESSAGES[expected]
+    assert text == messages.sentence_for(expected)
     assert window.signin.password_edit.text() == TEST_PASSWORD
     assert window.state == "signed_out"
 
@@ -192,7 +192,7 @@ def test_untrusted_self_signed_server_shows_fingerprint_and_trust_flow(
     view = window.signin
     sign_in(qtbot, window, srv.url, "alice", TEST_PASSWORD)
     text = wait_sign_in_error(qtbot, window)
-    assert text == messages.MESSAGES[errors.CertificateUntrusted]
+    assert text == messages.sentence_for(errors.CertificateUntrusted)
     assert view.trust_box.isVisible()
     shown = view.fingerprint_label.text().replace("\n", "")
     assert ":" in shown and shown.replace(":", "").lower() == sha256

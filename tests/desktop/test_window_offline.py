@@ -93,7 +93,7 @@ def test_unreachable_server_is_explained_and_password_kept(qtbot, make_client, m
     url = f"https://127.0.0.1:{_closed_port()}"
     sign_in(qtbot, window, url, "alice", "s3cret pass")
     text = wait_sign_in_error(qtbot, window)
-    assert text == messages.MESSAGES[errors.ConnectionRefused]
+    assert text == messages.sentence_for(errors.ConnectionRefused)
     assert window.signin.password_edit.text() == "s3cret pass"
     assert window.signin.username_edit.text() == "alice"
     assert not window.busy_bar.isVisible()
@@ -130,7 +130,7 @@ def test_ui_stays_responsive_while_a_slow_server_answers(qtbot, make_client, mak
         text = wait_sign_in_error(qtbot, window)
         elapsed = time.monotonic() - started
         timer.stop()
-        assert text == messages.MESSAGES[errors.ServerTimeout]
+        assert text == messages.sentence_for(errors.ServerTimeout)
         assert elapsed >= 2.0
         # Ticks kept coming for (almost) the whole wait: ~50 per second at 20 ms.
         assert ticks_while_busy >= 20 * (elapsed - 1.0)
