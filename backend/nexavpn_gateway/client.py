@@ -21,6 +21,7 @@ import requests
 
 from nexavpn_gateway import __version__
 from nexavpn_gateway.pinning import PinnedAdapter
+from nexavpn_shared.exc_chain import exception_chain
 from nexavpn_shared.tls_pin import (
     PinMismatch,
     der_fingerprint,
@@ -69,20 +70,8 @@ _HOSTNAME_CODES = {62}  # X509_V_ERR_HOSTNAME_MISMATCH
 
 
 def _cert_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        cur = stack.pop()
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        if isinstance(cur, ssl.SSLCertVerificationError):
-            return cur
-        for nxt in (getattr(cur, "reason", None), cur.__cause__, cur.__context__,
-                    *getattr(cur, "args", ())):
-            if isinstance(nxt, BaseException):
-                stack.append(nxt)
-    return None
+    return next((cur for cur in exception_chain(exc)
+                 if isinstance(cur, ssl.SSLCertVerificationError)), None)
 
 
 def describe_tls_failure(exc: BaseException, host: str, *, pinned: bool) -> str:

@@ -12,30 +12,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
 
 import requests
 
+from nexavpn_shared.exc_chain import exception_chain
+
 from . import errors
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """Walk an exception, its causes/contexts and urllib3's ``reason`` attributes."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        cur = stack.pop()
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        yield cur
-        for nxt in (getattr(cur, "reason", None), cur.__cause__, cur.__context__):
-            if isinstance(nxt, BaseException):
-                stack.append(nxt)
-        for arg in getattr(cur, "args", ()):
-            if isinstance(arg, BaseException):
-                stack.append(arg)
-
 
 _EXPIRED_CODES = {9, 10}  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
 _HOSTNAME_CODES = {62}  # X509_V_ERR_HOSTNAME_MISMATCH
@@ -57,7 +39,7 @@ def classify_exception(exc: BaseException, *, pinned: bool = False) -> errors.Cl
 
 
 def _classify(exc: BaseException) -> errors.ClientError:
-    items = list(_chain(exc))
+    items = list(exception_chain(exc))
     for item in items:
         if isinstance(item, ssl.SSLCertVerificationError):
             code = getattr(item, "verify_code", None)

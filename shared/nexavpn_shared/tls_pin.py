@@ -17,6 +17,8 @@ import re
 import socket
 import ssl
 
+from .exc_chain import exception_chain
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -91,17 +93,4 @@ def pinned_context(der: bytes) -> ssl.SSLContext:
 
 def is_pin_failure(exc: BaseException) -> bool:
     """True when urllib3 refused a connection because the digest differs from the pin."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        cur = stack.pop()
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        if "Fingerprints did not match" in str(cur):
-            return True
-        for nxt in (getattr(cur, "reason", None), cur.__cause__, cur.__context__,
-                    *getattr(cur, "args", ())):
-            if isinstance(nxt, BaseException):
-                stack.append(nxt)
-    return False
+    return any("Fingerprints did not match" in str(cur) for cur in exception_chain(exc))
