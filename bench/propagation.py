@@ -19,6 +19,9 @@ The enrollment cost is ``bench/enroll.py``'s.
 from __future__ import annotations
 
 import argparse
+import gc
+import http.client
+import json
 import os
 import resource
 import socket
@@ -28,6 +31,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 _PATHS = [str(ROOT), str(ROOT / "backend"), str(ROOT / "shared")]
@@ -53,6 +58,34 @@ from tests.backend.provisioning_helpers import enroll_body, make_gateway, new_ke
 CONFIG = "/api/v1/gateway-agent/config"
 
 
+class KeepAlive:
+    """One kept-open HTTP connection, as an agent's or a browser's (reopened once if closed)."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        head = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            head["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body)
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=data, headers=head)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+                return resp.status, (json.loads(raw) if raw else None)
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -69,14 +102,15 @@ def prepare(url: str | None, tmp: Path, name: str) -> str:
 
 
 def enroll_many(base: str, users: list[str], n: int, threads: int = 8) -> list[dict]:
-    tokens = [login(base, u) for u in users]
+    """``n`` devices spread over ``users``, each enrolled by a sign-in of its own (sessions are
+    bound to the device they enroll)."""
     out: list[dict] = []
     lock = threading.Lock()
 
     def work(k: int) -> None:
         for i in range(k, n, threads):
-            status, body, _ = call(base, "POST", "/api/v1/devices/enroll", enroll_body(),
-                                   tokens[i % len(tokens)])
+            token = login(base, users[i % len(users)])
+            status, body, _ = call(base, "POST", "/api/v1/devices/enroll", enroll_body(), token)
             assert status == 201, body
             with lock:
                 out.append(body)
@@ -109,6 +143,13 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         print(f"  seeded {len(devices)} peers in {time.monotonic() - t0:.1f} s")
         tokens = {f"r{i}": login(a.base, f"r{i}") for i in range(20)}  # owners revoke
         owner_of = {body["device"]["id"]: body["device"]["user_id"] for body in devices}
+        # Like the real agent (a requests.Session) and an admin UI, each side keeps its
+        # connection open; the bench's own garbage is frozen so its collector does not stall
+        # the measurement.
+        agent_conn, client_conn = KeepAlive(b.base), KeepAlive(b.base)
+        revoker = KeepAlive(a.base)
+        gc.collect()
+        gc.freeze()
         agent_lat: list[float] = []
         wake_lat: list[float] = []  # from the revoke's answer (its commit) to the agent's
         client_lat: list[float] = []
@@ -117,12 +158,12 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
             # agent: long-poll on B, revoke on A
             body = victims[2 * i]
             dev = body["device"]["id"]
-            _, cfg, _ = call(b.base, "GET", CONFIG, token=agent)
+            _, cfg = agent_conn.call("GET", CONFIG, token=agent)
             rev = cfg["revision"]
             got: dict = {}
 
             def poll(rev: int = rev, got: dict = got) -> None:
-                got["r"] = call(b.base, "GET", f"{CONFIG}?after={rev}&wait=30", token=agent)
+                got["r"] = agent_conn.call("GET", f"{CONFIG}?after={rev}&wait=30", token=agent)
                 got["at"] = time.perf_counter()
 
             th = threading.Thread(target=poll)
@@ -130,7 +171,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
             time.sleep(0.3)
             user_token = tokens[f"r{owner_of[dev] - 1}"]
             sent = time.perf_counter()
-            status, _, _ = call(a.base, "POST", f"/api/v1/devices/{dev}/revoke", {}, user_token)
+            status, _ = revoker.call("POST", f"/api/v1/devices/{dev}/revoke", {}, user_token)
             answered = time.perf_counter()
             assert status == 200
             th.join(30)
@@ -147,15 +188,15 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
 
             def ppoll(dev: int = dev, etag: str = etag, tok: str = user_token,
                       got: dict = got) -> None:
-                got["r"] = call(b.base, "GET", f"/api/v1/devices/{dev}/profile?wait=30",
-                                token=tok, headers={"If-None-Match": etag})
+                got["r"] = client_conn.call("GET", f"/api/v1/devices/{dev}/profile?wait=30",
+                                            token=tok, headers={"If-None-Match": etag})
                 got["at"] = time.perf_counter()
 
             th = threading.Thread(target=ppoll)
             th.start()
             time.sleep(0.3)
             sent = time.perf_counter()
-            status, _, _ = call(a.base, "POST", f"/api/v1/devices/{dev}/revoke", {}, user_token)
+            status, _ = revoker.call("POST", f"/api/v1/devices/{dev}/revoke", {}, user_token)
             assert status == 200
             th.join(30)
             assert got["r"][0] == 410, got["r"]
@@ -163,14 +204,15 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         plain, revokes = [], []
         for _ in range(rounds):
             started = time.perf_counter()
-            call(b.base, "GET", CONFIG, token=agent)
+            agent_conn.call("GET", CONFIG, token=agent)
             plain.append(time.perf_counter() - started)
         for body in devices[: rounds]:
             dev = body["device"]["id"]
             started = time.perf_counter()
-            call(a.base, "POST", f"/api/v1/devices/{dev}/revoke", {},
-                 tokens[f"r{owner_of[dev] - 1}"])
+            revoker.call("POST", f"/api/v1/devices/{dev}/revoke", {},
+                         tokens[f"r{owner_of[dev] - 1}"])
             revokes.append(time.perf_counter() - started)
+        gc.unfreeze()
         print(f"  for comparison: the revoke request alone: {ms(revokes)}")
         print(f"  for comparison: GET config ({len(devices) - 2 * rounds} peers) at once: "
               f"{ms(plain)}")

@@ -60,6 +60,28 @@ def test_config_shape(app, client, gw, user):
     ]
 
 
+def test_config_document_matches_the_schema_and_follows_a_cached_peer(app, client, gw, user):
+    """The config is serialised by the service with peers cached per row: it must still be
+    exactly what AgentConfigSchema describes, and a peer whose resources changed must show
+    the new destinations (the cache key is the row, not the device id)."""
+    from nexavpn_api.schemas.agent import AgentConfigSchema
+
+    _gid, ah = gw
+    uid, h = user
+    dev = client.post(E, json=enroll_body(), headers=h).get_json()["device"]
+    first = client.get(C, headers=ah)
+    assert first.mimetype == "application/json"
+    cfg = first.get_json()
+    assert AgentConfigSchema().dump(cfg) == cfg
+    assert [p["destinations"] for p in cfg["peers"]] == [[]]
+    make_policy(app, "later", ["10.30.0.0/24"], user_ids=[uid])
+    cfg = client.get(C, headers=ah).get_json()
+    assert [(p["device_id"], p["destinations"]) for p in cfg["peers"]] == [
+        (dev["id"], ["10.30.0.0/24"])
+    ]
+    assert AgentConfigSchema().dump(cfg) == cfg
+
+
 def test_config_without_v6_has_null_address6(app, client):
     _, token = make_gateway(app, "v4only", vpn_cidr="10.50.0.0/16", endpoint="1.2.3.4:443")
     cfg = client.get(C, headers=agent_headers(token)).get_json()

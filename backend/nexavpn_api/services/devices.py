@@ -25,9 +25,10 @@ from .tokens import revoke_all_sessions, revoke_device_sessions
 log = logging.getLogger(__name__)
 
 
-def get_visible_device(caller: User, device_id: int) -> Device:
-    """The device if the caller may see it (owner or admin), else 404."""
-    device = db.session.get(Device, device_id)
+def get_visible_device(caller: User, device_id: int, *, fresh: bool = False) -> Device:
+    """The device if the caller may see it (owner or admin), else 404; ``fresh`` reads the
+    row again even if this session holds it (after a lock was taken)."""
+    device = db.session.get(Device, device_id, populate_existing=fresh)
     if device is None or (not caller.is_admin and device.user_id != caller.id):
         raise not_found("Device")
     return device
@@ -156,14 +157,21 @@ def revoke(
 ) -> Device:
     """Revoke a device (owner or admin): the sessions bound to it end with it; an admin may
     also end all its owner's other sessions."""
-    device = get_visible_device(caller, device_id)
     if revoke_sessions and not caller.is_admin:
+        get_visible_device(caller, device_id)  # someone else's device stays a 404
         raise ApiError(
             403, "forbidden", "Only an administrator can end the owner's sessions.",
             {"revoke_sessions": ["admins only"]},
         )
-    provisioning.lock_users([device.user_id])
-    db.session.refresh(device)
+    if caller.is_admin:
+        device = get_visible_device(caller, device_id)
+        provisioning.lock_users([device.user_id])
+        db.session.refresh(device)
+    else:
+        # A user's device can only be their own: lock their row first, then read the device
+        # once, current (one round trip fewer on the path a waiting gateway agent waits on).
+        provisioning.lock_users([caller.id])
+        device = get_visible_device(caller, device_id, fresh=True)
     provisioning.revoke_device(device, actor=caller, reason="revoked", ip=meta.ip)
     if revoke_sessions:
         ended = _revoke_all_sessions(device.user_id)

@@ -253,16 +253,29 @@ def revoke_device(
 
 def forbid_key(device: Device) -> None:
     """Put the device's public key on the list of keys that may never enroll again."""
-    if db.session.get(RevokedPublicKey, device.public_key) is None:
-        db.session.add(
-            RevokedPublicKey(
-                public_key=device.public_key,
-                device_id=device.id,
-                user_id=device.user_id,
-                revoked_at=device.revoked_at or utcnow(),
-            )
-        )
-        db.session.flush()
+    forbid_public_key(device.public_key, device_id=device.id, user_id=device.user_id,
+                      at=device.revoked_at)
+
+
+def forbid_public_key(
+    public_key: str, *, device_id: int | None, user_id: int | None, at: Any = None
+) -> None:
+    """Refuse ``public_key`` forever; a key already refused keeps its first record.
+
+    One statement (insert, ignored on a conflict) rather than a read and an insert: it sits
+    inside every revocation, which a waiting gateway agent is waiting for.
+    """
+    values = {
+        "public_key": public_key,
+        "device_id": device_id,
+        "user_id": user_id,
+        "revoked_at": at or utcnow(),
+    }
+    if ipam.is_postgres():
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    sql.execute(insert(RevokedPublicKey).values(**values).on_conflict_do_nothing())
 
 
 def approve_device(device: Device, *, actor: Any, ip: str | None = None) -> bool:
