@@ -106,6 +106,10 @@ def test_two_servers_on_one_postgres(tmp_path: Path, pg_app) -> None:
         assert out["result"][0] == 410
         assert out["at"] - done < 1.0
 
+        # One waiting poll per gateway token across servers: a poll on B replaces A's.
+        rev = call(a.base, "GET", CONFIG, token=agent)[1]["revision"]
+        _assert_a_second_poll_replaces_the_first(a.base, b.base, agent, rev)
+
         # kill -9 one server in the middle of an enrollment storm: every 2xx is persisted,
         # no address is handed out twice, and the agent carries on against the survivor.
         # One session per device: a session that enrolled is bound to its device.
@@ -159,6 +163,42 @@ def test_two_servers_on_one_postgres(tmp_path: Path, pg_app) -> None:
         assert gid
     finally:
         a.kill()
+        b.stop()
+
+
+def _assert_a_second_poll_replaces_the_first(
+    first: str, second: str, agent: str, rev: int
+) -> None:
+    """A config poll waiting on ``first`` answers 304 at once when the same token polls on
+    ``second`` (another process); the newer poll waits on."""
+    th1, out1 = _in_thread(call, first, "GET", f"{CONFIG}?after={rev}&wait=30", None, agent)
+    time.sleep(1.0)  # the first is waiting (and its process listens)
+    started = time.monotonic()
+    th2, out2 = _in_thread(call, second, "GET", f"{CONFIG}?after={rev}&wait=3", None, agent)
+    th1.join(10)
+    assert out1["result"][0] == 304
+    assert out1["at"] - started < 1.0, "the older poll was not replaced across processes"
+    th2.join(10)
+    assert out2["result"][0] == 304
+    assert out2["at"] - started > 2.5, "the newer poll must keep waiting"
+
+
+@pytest.mark.slow
+def test_one_waiting_poll_per_gateway_token_across_sqlite_workers(tmp_path: Path) -> None:
+    """Two server processes on one SQLite file (as the workers of one host): the older poll
+    of a gateway token is replaced through the workers' sockets, both ways."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    a = Server(url, tmp_path / "a")
+    b = Server(url, tmp_path / "b")
+    try:
+        app = direct_app(url, tmp_path / "direct")
+        _gid, agent = make_gateway(app, "one-poll", vpn_cidr="10.41.0.0/24")
+        rev = call(a.base, "GET", CONFIG, token=agent)[1]["revision"]
+        _assert_a_second_poll_replaces_the_first(a.base, b.base, agent, rev)
+        _assert_a_second_poll_replaces_the_first(b.base, a.base, agent, rev)
+        assert a.errors_logged() == [] and b.errors_logged() == []
+    finally:
+        a.stop()
         b.stop()
 
 

@@ -203,6 +203,28 @@ def _pausing_deadline(sleep: Callable[[], bool]) -> bool:
         return sleep()
 
 
+def _announce_claim(bus: Any, exclusive_key: str, arrived_ns: int) -> None:
+    """Tell the other server processes (workers, other hosts) that this exclusive poll arrived,
+    so an older one waiting there answers 304 at once: one waiting poll per gateway token.
+
+    On PostgreSQL a NOTIFY in a short transaction of its own (one round trip per poll, under
+    the request's database deadline like any other); on SQLite a datagram to the other workers.
+    """
+    topic = notify_bus.claim_topic(exclusive_key, arrived_ns)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            select(func.pg_notify(notify_bus.CHANNEL, f"{notify_bus.sender_id()} {topic}"))
+        )
+        db.session.commit()
+        _end_transaction()
+        return
+    if bus is not None:
+        try:
+            bus.publish_local_commit([topic])
+        except OSError:
+            log.warning("could not announce a long-poll to the other workers", exc_info=True)
+
+
 def wait_for(
     topic: str,
     read: Callable[[], T],
@@ -219,9 +241,11 @@ def wait_for(
     capacity = int(current_app.config.get("NEXAVPN_LONGPOLL_CAPACITY", waiters.DEFAULT_CAPACITY))
     bus = bus_for(db.engine)
 
-    def before_wait() -> None:
+    def before_wait(arrived_ns: int) -> None:
         if bus is not None and not bus.ensure_listening():
             log.warning("long-poll waits without the notification listener (database down?)")
+        if exclusive_key:
+            _announce_claim(bus, exclusive_key, arrived_ns)
 
     def read_once() -> T:
         try:

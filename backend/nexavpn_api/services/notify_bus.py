@@ -9,7 +9,9 @@
   processes are removed by whoever finds them.
 
 Payload: ``<sender> <topic> <topic> …``; a process ignores its own messages (it already woke
-its waiters in-process).
+its waiters in-process). A topic ``!<key>@<ns>`` is not a change but a claim: an exclusive
+long-poll (one gateway token's) that arrived at ``<ns>`` replaces older ones with that key in
+every process.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from . import waiters
 log = logging.getLogger(__name__)
 
 CHANNEL = "nexavpn_changes"
+CLAIM = "!"
 MAX_PAYLOAD = 7000  # PostgreSQL allows 8000 bytes per notification
 PING_SECONDS = 10.0
 MAX_BACKOFF = 5.0
@@ -66,10 +69,25 @@ def payloads(sender: str, topics: Iterable[str], limit: int = MAX_PAYLOAD) -> li
     return out
 
 
+def claim_topic(exclusive_key: str, arrived_ns: int) -> str:
+    """The bus topic announcing that a poll with ``exclusive_key`` arrived at ``arrived_ns``."""
+    return f"{CLAIM}{exclusive_key}@{int(arrived_ns)}"
+
+
 def _deliver(own: str, payload: str) -> None:
     sender, _, rest = payload.partition(" ")
-    if sender != own and rest:
-        waiters.wake(rest.split())
+    if sender == own or not rest:
+        return
+    topics = []
+    for topic in rest.split():
+        if topic.startswith(CLAIM):
+            key, _, arrived = topic[len(CLAIM):].rpartition("@")
+            if key and arrived.isdigit():
+                waiters.supersede(key, int(arrived))
+        else:
+            topics.append(topic)
+    if topics:
+        waiters.wake(topics)
 
 
 class PostgresBus:

@@ -4,6 +4,10 @@ A waiter is an event registered under a topic (``g<gateway id>``, ``d<device id>
 the request reads the database, so a wake-up that arrives between that read and the wait is
 never lost. Waiting holds no thread under the gevent worker (``threading`` is monkey-patched
 there, so the event is a gevent event) and still works in plain threads (the test client).
+
+An exclusive waiter (one gateway token's config poll) carries the wall-clock time it arrived: a
+newer poll with the same key replaces it here at once, and in other processes when they hear
+of it (:func:`supersede`, carried by the notification bus).
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ class AtCapacity(Exception):
 
 
 class _Waiter:
-    __slots__ = ("event", "superseded", "topic")
+    __slots__ = ("arrived_ns", "event", "superseded", "topic")
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.event = threading.Event()
         self.superseded = False
+        self.arrived_ns = time.time_ns()  # wall clock: compared with other processes' polls
 
 
 _lock = threading.Lock()
@@ -57,6 +62,22 @@ def wake_all() -> None:
         targets = [w for ws in _by_topic.values() for w in ws]
     for waiter in targets:
         waiter.event.set()
+
+
+def supersede(exclusive_key: str, arrived_ns: int) -> bool:
+    """A poll with ``exclusive_key`` that arrived at ``arrived_ns`` in another process replaces
+    an older one waiting here (it answers 304 at once); True when one was replaced.
+
+    Only an older waiter is replaced, so two polls announcing each other keep the newer one.
+    """
+    with _lock:
+        waiter = _exclusive.get(exclusive_key)
+        if waiter is None or waiter.arrived_ns >= arrived_ns:
+            return False
+        del _exclusive[exclusive_key]
+        waiter.superseded = True
+    waiter.event.set()
+    return True
 
 
 def begin_shutdown() -> None:
@@ -103,7 +124,7 @@ def wait_for_change(
     *,
     capacity: int = DEFAULT_CAPACITY,
     exclusive_key: str | None = None,
-    before_wait: Callable[[], None] | None = None,
+    before_wait: Callable[[int], None] | None = None,
     around_wait: Callable[[Callable[[], bool]], bool] | None = None,
 ) -> T | None:
     """``read()`` until ``changed(value)``; sleep between reads until the topic is woken.
@@ -119,7 +140,7 @@ def wait_for_change(
     waiter = _register(topic, capacity, exclusive_key)
     try:
         if before_wait is not None:
-            before_wait()
+            before_wait(waiter.arrived_ns)
         end = time.monotonic() + max(0.0, timeout)
         while True:
             waiter.event.clear()
