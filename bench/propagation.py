@@ -152,6 +152,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         gc.freeze()
         agent_lat: list[float] = []
         wake_lat: list[float] = []  # from the revoke's answer (its commit) to the agent's
+        revoke_lat: list[float] = []  # the revoke request itself while the agent waits
         client_lat: list[float] = []
         victims = devices[-2 * rounds:]
         for i in range(rounds):
@@ -176,6 +177,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
             assert status == 200
             th.join(30)
             wake_lat.append(got["at"] - answered)
+            revoke_lat.append(answered - sent)
             assert got["r"][0] == 200
             assert dev not in {p["device_id"] for p in got["r"][1]["peers"]}
             agent_lat.append(got["at"] - sent)
@@ -216,6 +218,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
         print(f"  for comparison: the revoke request alone: {ms(revokes)}")
         print(f"  for comparison: GET config ({len(devices) - 2 * rounds} peers) at once: "
               f"{ms(plain)}")
+        print(f"  the revoke request while the agent waits: {ms(revoke_lat)}")
         print(f"  revoke → agent config without the peer (other process): {ms(agent_lat)}")
         print(f"  revoke's answer → agent's answer (negative: the agent was first): "
               f"{ms(wake_lat)}")
