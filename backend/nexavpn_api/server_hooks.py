@@ -39,6 +39,26 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def release_waiters_soon(release: Any) -> None:
+    """Run ``release`` in a greenlet (a thread outside gevent) of its own, not in the handler.
+
+    A signal handler runs wherever the worker happens to be: under gevent in an event-loop
+    callback, which may not block, so taking the waiters' lock there failed with
+    ``BlockingSwitchOutError`` whenever a greenlet held it (seen stopping a worker with 4,000
+    waiting polls); in a threaded worker it could interrupt the lock's own holder and deadlock.
+    """
+    from .green import is_green
+
+    if is_green():
+        import gevent
+
+        gevent.spawn(release)  # never blocks (Thread.start() waits for the start: it would)
+        return
+    import threading
+
+    threading.Thread(target=release, name="nexavpn-release-waiters", daemon=True).start()
+
+
 def post_worker_init(worker: Any) -> None:
     """On SIGTERM/SIGINT/SIGQUIT, release waiting long-polls before gunicorn's own handler runs.
 
@@ -54,7 +74,7 @@ def post_worker_init(worker: Any) -> None:
         previous = signal.getsignal(sig)
 
         def _handler(signum: int, frame: Any, _previous: Any = previous) -> None:
-            notify.begin_shutdown()
+            release_waiters_soon(notify.begin_shutdown)
             if callable(_previous):
                 _previous(signum, frame)
 
