@@ -52,6 +52,16 @@ class EnrollResult:
     profile: dict[str, Any]
 
 
+@dataclass
+class _Placed:
+    """An enrollment's outcome before its profile is rendered (after the commit, outside the
+    write transaction: rendering and checking the config takes ~0.5 ms)."""
+
+    device: Device
+    created: bool
+    gateway: Gateway
+
+
 def _retryable(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True
@@ -79,11 +89,13 @@ def enroll(
     last_exc: DBAPIError | None = None
     for attempt in range(MAX_ATTEMPTS):
         try:
-            result = _enroll_once(user_id, data, bound_device_id, meta.ip)
+            placed = _enroll_once(user_id, data, bound_device_id, meta.ip)
             if bound_device_id is None:
-                tokens.bind_to_device(session_id, result.device.id)
+                tokens.bind_to_device(session_id, placed.device.id)
             _commit_keeping_state()
-            return result
+            return EnrollResult(
+                placed.device, placed.created, profiles.build_profile(placed.device, placed.gateway)
+            )
         except ApiError:
             db.session.rollback()
             raise
@@ -248,7 +260,7 @@ def _assign(device: Device, gateway: Gateway, offset: int) -> None:
 
 def _enroll_once(
     user_id: int, data: dict[str, Any], bound_device_id: int | None, ip: str | None
-) -> EnrollResult:
+) -> _Placed:
     limit = current_app.config["NEXAVPN_DEVICE_LIMIT"]
     if ipam.is_postgres() and sql.execute(_LOCK_USER, {"user_id": user_id}).first() is None:
         user = None
@@ -337,7 +349,7 @@ def _insert_device(user: User, values: dict[str, Any]) -> Device:
 
 def _enroll_new(
     user: User, data: dict[str, Any], resources: list[dict[str, str]], ip: str | None
-) -> EnrollResult:
+) -> _Placed:
     gateway, offset = _place()
     v4, v6 = ipam.pools_of(gateway).addresses(offset)
     device = _insert_device(
@@ -372,7 +384,7 @@ def _enroll_new(
         },
         ip=ip,
     )
-    return EnrollResult(device, True, profiles.build_profile(device, gateway))
+    return _Placed(device, True, gateway)
 
 
 def _reenroll(
@@ -381,7 +393,7 @@ def _reenroll(
     data: dict[str, Any],
     resources: list[dict[str, str]],
     ip: str | None,
-) -> EnrollResult:
+) -> _Placed:
     key_changed = device.public_key != data["public_key"]
     old_gateway = db.session.get(Gateway, device.gateway_id) if device.gateway_id else None
     lease = ipam.lease_of(device.id)
@@ -436,4 +448,4 @@ def _reenroll(
         },
         ip=ip,
     )
-    return EnrollResult(device, False, profiles.build_profile(device, gateway))
+    return _Placed(device, False, gateway)
