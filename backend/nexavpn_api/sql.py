@@ -21,3 +21,15 @@ def execute(statement: Executable, params: dict[str, Any] | None = None) -> Curs
     session = db.session()
     session.flush()  # returns at once when nothing is pending
     return session.connection().execute(statement, params)
+
+
+def commit_keeping_state() -> None:
+    """Commit without expiring loaded objects, when the answer is built from what was just
+    written: re-reading it after the commit would only cost a query (and, in a request that
+    writes on SQLite, the write lock again)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

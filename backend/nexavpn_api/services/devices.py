@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from nexavpn_shared import contract
 
+from .. import sql
 from ..errors import ApiError, not_found
 from ..extensions import db
 from ..models import Device, Gateway, User
@@ -183,7 +184,9 @@ def revoke(
             ip=meta.ip,
             details={"sessions": ended, "device_id": device.id},
         )
-    db.session.commit()
+    # The answer is the device as just written; reading it again would run beside the waiting
+    # agents' config builds that this commit wakes.
+    sql.commit_keeping_state()
     return device
 
 

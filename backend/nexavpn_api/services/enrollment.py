@@ -92,7 +92,7 @@ def enroll(
             placed = _enroll_once(user_id, data, bound_device_id, meta.ip)
             if bound_device_id is None:
                 tokens.bind_to_device(session_id, placed.device.id)
-            _commit_keeping_state()
+            sql.commit_keeping_state()
             return EnrollResult(
                 placed.device, placed.created, profiles.build_profile(placed.device, placed.gateway)
             )
@@ -123,17 +123,6 @@ def _check_public_key(public_key: object) -> None:
             "The public key is not a WireGuard key.",
             {"public_key": [exc.message]},
         ) from None
-
-
-def _commit_keeping_state() -> None:
-    """Commit without expiring loaded objects: the answer is built from what was just written,
-    so re-reading the device after commit would only cost a query."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
 
 
 def approval_required() -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, union, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from .. import sql
@@ -231,10 +232,7 @@ def revoke_device(
     if device.status not in LIVE:
         return False
     was_peer = device.status == ACTIVE
-    device.status = REVOKED
-    device.revoked_at = utcnow()
-    device.rotation_required = False
-    db.session.flush()
+    _mark_revoked(device)
     ipam.release(device.id)
     forbid_key(device)
     ended = tokens.revoke_device_sessions(
@@ -249,6 +247,20 @@ def revoke_device(
         details["reason"] = reason
     record_device_event("device.revoke", device, actor, details, ip=ip)
     return True
+
+
+def _mark_revoked(device: Device) -> None:
+    """The device's row says revoked (a Core UPDATE), and the loaded object says so too.
+
+    Through the ORM's unit of work this one UPDATE cost ~1 ms of bookkeeping on the path a
+    waiting gateway agent waits on; the object is told the committed values directly.
+    """
+    now = utcnow()
+    values = {"status": REVOKED, "revoked_at": now, "rotation_required": False, "updated_at": now}
+    sql.execute(update(Device).where(Device.id == device.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(device, key, value)
+    notify.mark_devices_changed([device.id])  # its client's profile long-poll answers 410
 
 
 def forbid_key(device: Device) -> None:
