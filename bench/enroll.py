@@ -52,8 +52,15 @@ class Client:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None):
-        headers = {"Content-Type": "application/json"}
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ):
+        headers = {"Content-Type": "application/json", **(extra_headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         data = None if body is None else json.dumps(body)

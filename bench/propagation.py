@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import http.client
-import json
 import os
 import resource
 import socket
@@ -31,8 +29,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 _PATHS = [str(ROOT), str(ROOT / "backend"), str(ROOT / "shared")]
@@ -44,6 +40,8 @@ os.environ.setdefault("NEXAVPN_ARGON2_TIME_COST", "1")  # seeding only; servers 
 os.environ.setdefault("NEXAVPN_ARGON2_MEMORY_KIB", "8")
 os.environ.setdefault("NEXAVPN_ARGON2_PARALLELISM", "1")
 
+# One kept-open connection, as an agent's requests.Session or a browser keeps.
+from bench.enroll import Client as KeepAlive  # noqa: E402
 from tests.backend.live_server import (  # noqa: E402
     PASSWORD,
     Server,
@@ -56,34 +54,6 @@ from tests.backend.live_server import (  # noqa: E402
 from tests.backend.provisioning_helpers import enroll_body, make_gateway, new_key  # noqa: E402
 
 CONFIG = "/api/v1/gateway-agent/config"
-
-
-class KeepAlive:
-    """One kept-open HTTP connection, as an agent's or a browser's (reopened once if closed)."""
-
-    def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        head = {"Content-Type": "application/json", **(headers or {})}
-        if token:
-            head["Authorization"] = f"Bearer {token}"
-        data = None if body is None else json.dumps(body)
-        for attempt in range(2):
-            try:
-                self.conn.request(method, path, body=data, headers=head)
-                resp = self.conn.getresponse()
-                raw = resp.read()
-                return resp.status, (json.loads(raw) if raw else None)
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -191,7 +161,7 @@ def revoke_propagation(url: str | None, tmp: Path, rounds: int) -> None:
             def ppoll(dev: int = dev, etag: str = etag, tok: str = user_token,
                       got: dict = got) -> None:
                 got["r"] = client_conn.call("GET", f"/api/v1/devices/{dev}/profile?wait=30",
-                                            token=tok, headers={"If-None-Match": etag})
+                                            token=tok, extra_headers={"If-None-Match": etag})
                 got["at"] = time.perf_counter()
 
             th = threading.Thread(target=ppoll)
